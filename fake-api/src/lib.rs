@@ -1,0 +1,133 @@
+//! A scripted local Pipecat Cloud / Prime Intellect build API over real HTTP/1.1, with faults.
+//!
+//! [`FakeApi::start`] binds `127.0.0.1:0` and serves a [`Scenario`] on its own thread:
+//! builds whose statuses and log lines follow timelines, and [`Fault`]s injected per request
+//! (error statuses, raw bodies, connection resets, truncated bodies, delays, hangs).
+//!
+//! Clocks: each build's timeline runs on its own clock, started by the first request naming
+//! that build (get build, get logs, Prime get) once the build has appeared, whatever the
+//! answer to that request (faulted ones included). Before that a list shows the build at its
+//! first step. `appear_at` is measured from server start.
+
+mod api;
+mod http;
+mod scenario;
+mod server;
+mod state;
+mod time;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+pub use scenario::{
+    DEFAULT_API_KEY, DEFAULT_LIFETIME, Fault, FaultKind, PipecatBuild, PrimeArtifact, PrimeBuild, Route, Scenario,
+};
+
+use state::Shared;
+
+/// One request the server received.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    /// The path as sent (not percent-decoded), without the query.
+    pub path: String,
+    /// The raw query, without '?'.
+    pub query: String,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
+    /// When it arrived, since server start.
+    pub at: Duration,
+}
+
+impl RecordedRequest {
+    /// The route this request's path belongs to (`None`: none of the APIs' paths).
+    pub fn route(&self) -> Option<Route> {
+        api::Target::of_path(&self.path).route()
+    }
+}
+
+/// A running fake server; stops (and joins its thread) on [`FakeApi::stop`] or drop.
+pub struct FakeApi {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeApi {
+    /// Binds 127.0.0.1:0 and serves `scenario` on a dedicated OS thread running its own
+    /// current-thread tokio runtime, so it works from sync tests and from inside an async program.
+    ///
+    /// Panics if the socket cannot be bound or the thread cannot be started.
+    pub fn start(scenario: Scenario) -> FakeApi {
+        let start = Instant::now();
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("fake-api: bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("fake-api: set listener non-blocking");
+        let addr = listener.local_addr().expect("fake-api: listener address");
+        let shared = Arc::new(Shared::new(scenario, start));
+        let (stop, stopped) = oneshot::channel();
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(format!("fake-api-{}", addr.port()))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("fake-api: build tokio runtime");
+                runtime.block_on(server::serve(listener, thread_shared, stopped));
+                // Dropping the runtime drops every connection task and closes its socket.
+                drop(runtime);
+            })
+            .expect("fake-api: spawn server thread");
+        FakeApi { addr, shared, stop: Some(stop), thread: Some(thread) }
+    }
+
+    /// `http://127.0.0.1:PORT`, the Prime Intellect base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `base_url() + "/v1"`, the Pipecat Cloud base URL.
+    pub fn pipecat_url(&self) -> String {
+        format!("{}/v1", self.base_url())
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Every request received so far, in arrival order (faulted ones included).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.requests()
+    }
+
+    /// How many requests received so far belong to `route` (`Route::Any`: all).
+    pub fn count(&self, route: Route) -> usize {
+        self.requests().iter().filter(|r| route.matches(r.route())).count()
+    }
+
+    /// Stops the server and joins its thread (as drop does).
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for FakeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeApi").field("addr", &self.addr).finish()
+    }
+}

@@ -1,0 +1,478 @@
+//! The scenario a fake server plays: builds with their timelines, and the faults to inject.
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+/// The bearer token a [`Scenario`] expects unless told otherwise.
+pub const DEFAULT_API_KEY: &str = "test-key-0123456789";
+
+/// How long a server lives unless told otherwise (it stops by itself after that).
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(120);
+
+/// Everything one fake server serves.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Expected bearer token (default [`DEFAULT_API_KEY`]).
+    pub api_key: String,
+    pub pipecat_builds: Vec<PipecatBuild>,
+    pub prime_builds: Vec<PrimeBuild>,
+    /// Checked in order for every request; see [`Fault`].
+    pub faults: Vec<Fault>,
+    /// The server stops by itself this long after it started.
+    pub lifetime: Duration,
+}
+
+impl Scenario {
+    pub fn new() -> Self {
+        Scenario {
+            api_key: DEFAULT_API_KEY.to_string(),
+            pipecat_builds: Vec::new(),
+            prime_builds: Vec::new(),
+            faults: Vec::new(),
+            lifetime: DEFAULT_LIFETIME,
+        }
+    }
+
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = key.into();
+        self
+    }
+
+    pub fn pipecat(mut self, build: PipecatBuild) -> Self {
+        self.pipecat_builds.push(build);
+        self
+    }
+
+    pub fn prime(mut self, build: PrimeBuild) -> Self {
+        self.prime_builds.push(build);
+        self
+    }
+
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.faults.push(fault);
+        self
+    }
+
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario::new()
+    }
+}
+
+/// A field override applied to a rendered JSON object: `Some` sets, `None` removes.
+pub(crate) type FieldOverride = (String, Option<Value>);
+
+/// One Pipecat Cloud build and its scripted timeline.
+#[derive(Clone, Debug)]
+pub struct PipecatBuild {
+    pub(crate) id: String,
+    pub(crate) steps: Vec<(Duration, String)>,
+    pub(crate) image_uri: Option<String>,
+    pub(crate) error_message: Option<String>,
+    pub(crate) logs_url: Option<String>,
+    pub(crate) duration_seconds: i64,
+    pub(crate) started_at: Option<String>,
+    pub(crate) completed_at: Option<String>,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: Option<String>,
+    pub(crate) context_hash: String,
+    pub(crate) region: String,
+    pub(crate) appear_at: Duration,
+    pub(crate) logs: Vec<(Duration, String)>,
+    pub(crate) log_objects: bool,
+    pub(crate) fields: Vec<FieldOverride>,
+}
+
+impl PipecatBuild {
+    /// A build that is "pending" forever until steps are added.
+    pub fn new(id: &str) -> Self {
+        PipecatBuild {
+            id: id.to_string(),
+            steps: Vec::new(),
+            image_uri: None,
+            error_message: None,
+            logs_url: None,
+            duration_seconds: 120,
+            started_at: None,
+            completed_at: None,
+            created_at: "2026-02-20T12:00:00.000Z".to_string(),
+            updated_at: None,
+            context_hash: "a1b2c3d4e5f6a7b8".to_string(),
+            region: "us-west".to_string(),
+            appear_at: Duration::ZERO,
+            logs: Vec::new(),
+            log_objects: false,
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// From `at` on the build's clock, the build has `status` (any string).
+    pub fn step(mut self, at: Duration, status: &str) -> Self {
+        self.steps.push((at, status.to_string()));
+        self
+    }
+
+    /// Served as `imageUri` once "success" (default: an ECR URI ending in the context hash).
+    pub fn image_uri(mut self, uri: &str) -> Self {
+        self.image_uri = Some(uri.to_string());
+        self
+    }
+
+    /// Served as `errorMessage` once "failed" or "timeout" (default: a generic message).
+    pub fn error_message(mut self, message: &str) -> Self {
+        self.error_message = Some(message.to_string());
+        self
+    }
+
+    /// Served as `logsUrl` at every step.
+    pub fn logs_url(mut self, url: &str) -> Self {
+        self.logs_url = Some(url.to_string());
+        self
+    }
+
+    /// Served as `buildDurationSeconds` once terminal (default 120).
+    pub fn duration_seconds(mut self, seconds: i64) -> Self {
+        self.duration_seconds = seconds;
+        self
+    }
+
+    /// Default: `createdAt` + 2 s.
+    pub fn started_at(mut self, at: &str) -> Self {
+        self.started_at = Some(at.to_string());
+        self
+    }
+
+    /// Default: `startedAt` + `buildDurationSeconds`.
+    pub fn completed_at(mut self, at: &str) -> Self {
+        self.completed_at = Some(at.to_string());
+        self
+    }
+
+    pub fn created_at(mut self, at: &str) -> Self {
+        self.created_at = at.to_string();
+        self
+    }
+
+    /// Default: `createdAt`.
+    pub fn updated_at(mut self, at: &str) -> Self {
+        self.updated_at = Some(at.to_string());
+        self
+    }
+
+    pub fn context_hash(mut self, hash: &str) -> Self {
+        self.context_hash = hash.to_string();
+        self
+    }
+
+    pub fn region(mut self, region: &str) -> Self {
+        self.region = region.to_string();
+        self
+    }
+
+    /// Before `at` (measured from server start) the build is absent from lists and 404s.
+    pub fn appear_at(mut self, at: Duration) -> Self {
+        self.appear_at = at;
+        self
+    }
+
+    /// One log line, visible from `at` on the build's clock.
+    pub fn log(mut self, at: Duration, line: &str) -> Self {
+        self.logs.push((at, line.to_string()));
+        self
+    }
+
+    /// A burst of log lines, all visible from `at`, in order.
+    pub fn logs(mut self, at: Duration, lines: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.logs.extend(lines.into_iter().map(|line| (at, line.into())));
+        self
+    }
+
+    /// Serve log entries as `{"message": line, "timestamp": "..."}` instead of strings.
+    pub fn log_objects(mut self, objects: bool) -> Self {
+        self.log_objects = objects;
+        self
+    }
+
+    /// Sets or overrides a top-level field of the build JSON after it is computed.
+    pub fn field(mut self, name: &str, value: Value) -> Self {
+        self.fields.push((name.to_string(), Some(value)));
+        self
+    }
+
+    /// Removes a top-level field from the build JSON after it is computed.
+    pub fn omit(mut self, name: &str) -> Self {
+        self.fields.push((name.to_string(), None));
+        self
+    }
+}
+
+/// One Prime Intellect image build (a build group) and its scripted timeline.
+#[derive(Clone, Debug)]
+pub struct PrimeBuild {
+    pub(crate) id: String,
+    pub(crate) image_name: String,
+    pub(crate) image_tag: String,
+    pub(crate) created_at: String,
+    pub(crate) started_at: Option<String>,
+    pub(crate) completed_at: Option<String>,
+    pub(crate) steps: Vec<(Duration, String)>,
+    pub(crate) artifacts: Vec<PrimeArtifact>,
+    pub(crate) snake_case: bool,
+    pub(crate) appear_at: Duration,
+    pub(crate) fields: Vec<FieldOverride>,
+}
+
+impl PrimeBuild {
+    /// A build that is "PENDING" forever until steps are added.
+    pub fn new(id: &str) -> Self {
+        PrimeBuild {
+            id: id.to_string(),
+            image_name: "my-image".to_string(),
+            image_tag: "latest".to_string(),
+            created_at: "2026-02-20T12:00:00Z".to_string(),
+            started_at: None,
+            completed_at: None,
+            steps: Vec::new(),
+            artifacts: Vec::new(),
+            snake_case: false,
+            appear_at: Duration::ZERO,
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// From `at` on the build's clock, the group has `status` (any string).
+    pub fn step(mut self, at: Duration, status: &str) -> Self {
+        self.steps.push((at, status.to_string()));
+        self
+    }
+
+    pub fn artifact(mut self, artifact: PrimeArtifact) -> Self {
+        self.artifacts.push(artifact);
+        self
+    }
+
+    pub fn image_name(mut self, name: &str) -> Self {
+        self.image_name = name.to_string();
+        self
+    }
+
+    pub fn image_tag(mut self, tag: &str) -> Self {
+        self.image_tag = tag.to_string();
+        self
+    }
+
+    pub fn created_at(mut self, at: &str) -> Self {
+        self.created_at = at.to_string();
+        self
+    }
+
+    /// Default: `createdAt` + 2 s.
+    pub fn started_at(mut self, at: &str) -> Self {
+        self.started_at = Some(at.to_string());
+        self
+    }
+
+    /// Default: `startedAt` + 120 s.
+    pub fn completed_at(mut self, at: &str) -> Self {
+        self.completed_at = Some(at.to_string());
+        self
+    }
+
+    /// Serve `created_at`, `image_name`, `full_image_path`, ... instead of camelCase names.
+    pub fn snake_case(mut self, snake: bool) -> Self {
+        self.snake_case = snake;
+        self
+    }
+
+    /// Before `at` (measured from server start) the build 404s.
+    pub fn appear_at(mut self, at: Duration) -> Self {
+        self.appear_at = at;
+        self
+    }
+
+    /// Sets or overrides a top-level field of the response JSON after it is computed.
+    pub fn field(mut self, name: &str, value: Value) -> Self {
+        self.fields.push((name.to_string(), Some(value)));
+        self
+    }
+
+    /// Removes a top-level field from the response JSON after it is computed.
+    pub fn omit(mut self, name: &str) -> Self {
+        self.fields.push((name.to_string(), None));
+        self
+    }
+}
+
+/// One artifact row of a [`PrimeBuild`]; its steps run on the build's clock.
+#[derive(Clone, Debug)]
+pub struct PrimeArtifact {
+    pub(crate) id: String,
+    pub(crate) artifact_type: String,
+    pub(crate) steps: Vec<(Duration, String)>,
+    pub(crate) full_image_path: Option<String>,
+    pub(crate) error_message: Option<String>,
+    pub(crate) fields: Vec<FieldOverride>,
+}
+
+impl PrimeArtifact {
+    /// `artifact_type` is "CONTAINER_IMAGE" or "VM_SANDBOX" (or anything else).
+    /// Without steps, the artifact mirrors the build group's status.
+    pub fn new(id: &str, artifact_type: &str) -> Self {
+        PrimeArtifact {
+            id: id.to_string(),
+            artifact_type: artifact_type.to_string(),
+            steps: Vec::new(),
+            full_image_path: None,
+            error_message: None,
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn step(mut self, at: Duration, status: &str) -> Self {
+        self.steps.push((at, status.to_string()));
+        self
+    }
+
+    /// Served once COMPLETED (default: `registry.primeintellect.ai/<name>:<tag>`).
+    pub fn full_image_path(mut self, path: &str) -> Self {
+        self.full_image_path = Some(path.to_string());
+        self
+    }
+
+    /// Served once FAILED (default: a generic message).
+    pub fn error_message(mut self, message: &str) -> Self {
+        self.error_message = Some(message.to_string());
+        self
+    }
+
+    /// Sets or overrides a field of this artifact's JSON after it is computed.
+    pub fn field(mut self, name: &str, value: Value) -> Self {
+        self.fields.push((name.to_string(), Some(value)));
+        self
+    }
+}
+
+/// A fault injected on the next `times` requests to `route`.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub route: Route,
+    pub times: usize,
+    pub kind: FaultKind,
+}
+
+impl Fault {
+    /// A fault applied once.
+    pub fn new(route: Route, kind: FaultKind) -> Self {
+        Fault { route, times: 1, kind }
+    }
+
+    pub fn times(mut self, n: usize) -> Self {
+        self.times = n;
+        self
+    }
+}
+
+/// Which requests a [`Fault`] applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /v1/builds/{id}`
+    GetBuild,
+    /// `GET /v1/builds`
+    ListBuilds,
+    /// `GET /v1/builds/{id}/logs`
+    Logs,
+    /// `GET /api/v1/images/build/{id}`
+    PrimeBuild,
+    /// Every request, whatever its path.
+    Any,
+}
+
+impl Route {
+    /// Whether a fault registered for `self` applies to a request routed to `actual`
+    /// (`None` for a path that belongs to no route).
+    pub fn matches(self, actual: Option<Route>) -> bool {
+        self == Route::Any || Some(self) == actual
+    }
+}
+
+/// What a [`Fault`] does to a request.
+#[derive(Clone, Debug)]
+pub enum FaultKind {
+    /// Answer `code` with a JSON `body` and extra headers (a `Content-Type`,
+    /// `Content-Length` or `Connection` given here replaces the server's own).
+    Status { code: u16, body: String, headers: Vec<(String, String)> },
+    /// Answer `code` with a raw body of the given content type.
+    Body { code: u16, content_type: String, body: Vec<u8> },
+    /// Read the request, then close with RST before sending any byte.
+    Reset,
+    /// Send the real answer's head with the full Content-Length, half its body, then RST.
+    ResetMidBody,
+    /// Wait, then serve the normal answer as of the end of the wait.
+    Delay(Duration),
+    /// Never answer (until the client closes or the server stops).
+    Hang,
+}
+
+impl FaultKind {
+    /// A `{"error": ..., "code": ...}` JSON answer suited to `code`.
+    pub fn status(code: u16) -> Self {
+        let (message, error_code) = match code {
+            400 => ("Bad request", "INVALID_PARAMETER"),
+            401 => ("Unauthorized: invalid or missing API key", "UNAUTHORIZED"),
+            403 => ("Forbidden", "FORBIDDEN"),
+            404 => ("Not found", "NOT_FOUND"),
+            408 => ("Request timeout", "REQUEST_TIMEOUT"),
+            409 => ("Conflict", "CONFLICT"),
+            422 => ("Invalid request data", "UNPROCESSABLE_ENTITY"),
+            429 => ("Too many requests", "RATE_LIMITED"),
+            500 => ("Internal server error", "INTERNAL_ERROR"),
+            502 => ("Bad gateway", "BAD_GATEWAY"),
+            503 => ("Service unavailable", "SERVICE_UNAVAILABLE"),
+            504 => ("Gateway timeout", "GATEWAY_TIMEOUT"),
+            _ => ("Unexpected error", "ERROR"),
+        };
+        FaultKind::Status {
+            code,
+            body: json!({ "error": message, "code": error_code }).to_string(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// [`FaultKind::status`] with a `Retry-After: value` header.
+    pub fn retry_after(code: u16, value: &str) -> Self {
+        FaultKind::status(code).with_header("Retry-After", value)
+    }
+
+    /// [`FaultKind::status`] with a `Retry-After` header in HTTP-date form.
+    pub fn retry_after_at(code: u16, when: SystemTime) -> Self {
+        FaultKind::retry_after(code, &httpdate::fmt_http_date(when))
+    }
+
+    /// A raw body answer.
+    pub fn body(code: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        FaultKind::Body { code, content_type: content_type.to_string(), body: body.into() }
+    }
+
+    /// Adds a header to a `Status` fault (no effect on other kinds).
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        if let FaultKind::Status { headers, .. } = &mut self {
+            headers.push((name.to_string(), value.to_string()));
+        }
+        self
+    }
+}

@@ -1,0 +1,73 @@
+//! The server's mutable state behind one mutex: recorded requests, fault counters, clocks.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::RecordedRequest;
+use crate::api::{Clocks, Target, View};
+use crate::http::{Request, Response};
+use crate::scenario::{FaultKind, Scenario};
+
+/// What every connection task shares.
+pub(crate) struct Shared {
+    pub scenario: Scenario,
+    pub start: Instant,
+    state: Mutex<State>,
+}
+
+struct State {
+    requests: Vec<RecordedRequest>,
+    faults_left: Vec<usize>,
+    clocks: Clocks,
+}
+
+impl Shared {
+    pub fn new(scenario: Scenario, start: Instant) -> Shared {
+        let state = State {
+            requests: Vec::new(),
+            faults_left: scenario.faults.iter().map(|f| f.times).collect(),
+            clocks: Clocks::new(&scenario),
+        };
+        Shared { scenario, start, state: Mutex::new(state) }
+    }
+
+    /// A panic elsewhere must not take the server down with a poisoned lock.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records an arriving request, starts the clock of the build it names, and
+    /// consumes and returns the fault to apply to it, if any.
+    pub fn arrive(&self, req: &Request) -> Option<FaultKind> {
+        let now = Instant::now();
+        let since_start = now.saturating_duration_since(self.start);
+        let target = Target::of_path(&req.path);
+        let mut state = self.lock();
+        state.requests.push(RecordedRequest {
+            path: req.path.clone(),
+            query: req.query.clone(),
+            authorization: req.header("authorization").map(str::to_string),
+            at: since_start,
+        });
+        state.clocks.touch(&self.scenario, &target, since_start, now);
+        let route = target.route();
+        let index = self
+            .scenario
+            .faults
+            .iter()
+            .zip(&state.faults_left)
+            .position(|(fault, left)| *left > 0 && fault.route.matches(route))?;
+        state.faults_left[index] -= 1;
+        Some(self.scenario.faults[index].kind.clone())
+    }
+
+    /// The normal answer to `req`, as of now.
+    pub fn answer(&self, req: &Request) -> Response {
+        let state = self.lock();
+        View { scenario: &self.scenario, clocks: &state.clocks, start: self.start, now: Instant::now() }.answer(req)
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+}

@@ -1,0 +1,366 @@
+//! End-to-end checks of the fake server over raw `std::net::TcpStream`s.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use fake_api::{DEFAULT_API_KEY, FakeApi, Fault, FaultKind, PipecatBuild, PrimeArtifact, PrimeBuild, Route, Scenario};
+use serde_json::{Value, json};
+
+const ID1: &str = "123e4567-e89b-12d3-a456-426614174001";
+const ID2: &str = "123e4567-e89b-12d3-a456-426614174002";
+const ID3: &str = "123e4567-e89b-12d3-a456-426614174003";
+const ID4: &str = "123e4567-e89b-12d3-a456-426614174004";
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A parsed response.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one GET and reads until the server closes; the raw bytes, or the I/O error.
+fn raw_get(api: &FakeApi, target: &str, key: Option<&str>) -> std::io::Result<Vec<u8>> {
+    let mut stream = TcpStream::connect(("127.0.0.1", api.port()))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
+    write!(stream, "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n")?;
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn parse(bytes: &[u8]) -> Reply {
+    let end = bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("complete head");
+    let head = std::str::from_utf8(&bytes[..end]).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .map(|l| {
+            let (n, v) = l.split_once(':').unwrap();
+            (n.trim().to_string(), v.trim().to_string())
+        })
+        .collect();
+    let reply = Reply { status, headers, body: bytes[end + 4..].to_vec() };
+    let length: usize = reply.header("content-length").unwrap().parse().unwrap();
+    assert_eq!(length, reply.body.len(), "Content-Length matches the body");
+    assert_eq!(reply.header("connection"), Some("close"));
+    reply
+}
+
+fn get(api: &FakeApi, target: &str) -> Reply {
+    parse(&raw_get(api, target, Some(DEFAULT_API_KEY)).expect("request succeeds"))
+}
+
+/// Polls `target` until `done` holds for its JSON (bounded by 10 s); every JSON seen.
+fn poll_until(api: &FakeApi, target: &str, done: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    loop {
+        let value = get(api, target).json();
+        let finished = done(&value);
+        seen.push(value);
+        if finished {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "timed out; last: {:?}", seen.last());
+        std::thread::sleep(ms(5));
+    }
+}
+
+#[test]
+fn pipecat_timeline_progresses_on_the_build_clock() {
+    let api = FakeApi::start(
+        Scenario::new().pipecat(
+            PipecatBuild::new(ID1)
+                .step(ms(0), "pending")
+                .step(ms(100), "building")
+                .step(ms(300), "success")
+                .image_uri("registry/img:1"),
+        ),
+    );
+    // The clock has not started: lists show the first step, even after a while.
+    std::thread::sleep(ms(350));
+    let listed = get(&api, "/v1/builds").json();
+    assert_eq!(listed["builds"][0]["status"], "pending");
+
+    let started = Instant::now();
+    let path = format!("/v1/builds/{ID1}");
+    let seen = poll_until(&api, &path, |v| v["build"]["status"] == "success");
+    let elapsed = started.elapsed();
+    assert!(elapsed >= ms(300), "success only after 300 ms on its clock: {elapsed:?}");
+    let statuses: Vec<&str> = seen.iter().map(|v| v["build"]["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses[0], "pending");
+    let rank = |s: &str| ["pending", "building", "success"].iter().position(|x| *x == s);
+    assert!(statuses.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "{statuses:?}");
+    assert!(seen[0]["build"].get("startedAt").is_none());
+
+    let done = &seen.last().unwrap()["build"];
+    assert_eq!(done["imageUri"], "registry/img:1");
+    assert_eq!(done["organizationId"], "org_test");
+    assert!(done["completedAt"].is_string());
+    assert!(done["buildDurationSeconds"].is_i64());
+    assert!(done.get("errorMessage").is_none());
+
+    let recorded = api.requests();
+    assert_eq!(recorded.len(), seen.len() + 1);
+    assert_eq!(recorded[1].path, path);
+    assert_eq!(recorded[1].authorization.as_deref(), Some(format!("Bearer {DEFAULT_API_KEY}").as_str()));
+    assert!(recorded.windows(2).all(|w| w[0].at <= w[1].at));
+}
+
+#[test]
+fn logs_are_a_sliding_tail() {
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(PipecatBuild::new(ID1).logs(ms(0), ["a", "b", "c"]).log(ms(150), "d").log(ms(150), "e"))
+            .pipecat(PipecatBuild::new(ID2).log(ms(0), "x").log_objects(true)),
+    );
+    let path = format!("/v1/builds/{ID1}/logs");
+    assert_eq!(get(&api, &format!("{path}?limit=2")).json(), json!({"logs": ["b", "c"]}));
+    assert_eq!(get(&api, &path).json(), json!({"logs": ["a", "b", "c"]}));
+    poll_until(&api, &format!("{path}?limit=2"), |v| v["logs"] == json!(["d", "e"]));
+    assert_eq!(get(&api, &format!("{path}?limit=4")).json(), json!({"logs": ["b", "c", "d", "e"]}));
+    for bad in ["0", "10001", "x", "-1"] {
+        let reply = get(&api, &format!("{path}?limit={bad}"));
+        assert_eq!(reply.status, 400, "limit={bad}");
+        assert_eq!(reply.json()["code"], "INVALID_PARAMETER");
+    }
+    let objects = get(&api, &format!("/v1/builds/{ID2}/logs")).json();
+    assert_eq!(objects["logs"][0]["message"], "x");
+    assert_eq!(objects["logs"][0]["timestamp"], "2026-02-20T12:00:00.000Z");
+    assert_eq!(get(&api, &format!("/v1/builds/{ID3}/logs")).status, 404);
+    assert_eq!(get(&api, "/v1/builds/not-a-uuid/logs").status, 400);
+}
+
+#[test]
+fn list_filters_sorts_and_paginates() {
+    let build = |id: &str, created: &str, region: &str| PipecatBuild::new(id).created_at(created).region(region);
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(build(ID1, "2026-02-20T12:00:01.000Z", "us-west").step(ms(0), "success"))
+            .pipecat(build(ID2, "2026-02-20T12:00:03.000Z", "us-west"))
+            .pipecat(build(ID3, "2026-02-20T12:00:02.000Z", "eu-central").context_hash("ffff"))
+            .pipecat(build(ID4, "2026-02-20T12:00:04.000Z", "us-west").appear_at(ms(60_000))),
+    );
+    let ids = |v: &Value| -> Vec<String> {
+        v["builds"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap().to_string()).collect()
+    };
+    let all = get(&api, "/v1/builds").json();
+    assert_eq!(ids(&all), [ID2, ID3, ID1]);
+    assert_eq!((all["total"].clone(), all["limit"].clone(), all["offset"].clone()), (json!(3), json!(20), json!(0)));
+
+    let page = get(&api, "/v1/builds?limit=1&offset=1").json();
+    assert_eq!(ids(&page), [ID3]);
+    assert_eq!(page["total"], 3);
+
+    let west = get(&api, "/v1/builds?region=us%2Dwest&status=pending").json();
+    assert_eq!(ids(&west), [ID2]);
+    assert_eq!(west["total"], 1);
+    assert_eq!(ids(&get(&api, "/v1/builds?contextHash=ffff").json()), [ID3]);
+    assert_eq!(ids(&get(&api, "/v1/builds?status=success").json()), [ID1]);
+    assert_eq!(get(&api, "/v1/builds?offset=10").json()["builds"], json!([]));
+
+    for bad in ["limit=0", "limit=101", "limit=abc", "offset=-1"] {
+        let reply = get(&api, &format!("/v1/builds?{bad}"));
+        assert_eq!(reply.status, 400, "{bad}");
+        assert_eq!(reply.json()["code"], "INVALID_PARAMETER");
+    }
+    // Not yet appeared.
+    let missing = get(&api, &format!("/v1/builds/{ID4}"));
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json(), json!({"error": "Build not found", "code": "NOT_FOUND"}));
+    let invalid = get(&api, "/v1/builds/123");
+    assert_eq!(invalid.json()["code"], "INVALID_BUILD_ID");
+    assert_eq!(get(&api, "/v1/nothing").json()["error"], "Not found");
+}
+
+#[test]
+fn bad_or_missing_key_is_401_in_each_api_style() {
+    let api =
+        FakeApi::start(Scenario::new().api_key("right").pipecat(PipecatBuild::new(ID1)).prime(PrimeBuild::new("p1")));
+    let pipecat = format!("/v1/builds/{ID1}");
+    for key in [None, Some("wrong")] {
+        let reply = parse(&raw_get(&api, &pipecat, key).unwrap());
+        assert_eq!(reply.status, 401);
+        assert_eq!(reply.json(), json!({"error": "Unauthorized: invalid or missing API key", "code": "UNAUTHORIZED"}));
+        let reply = parse(&raw_get(&api, "/api/v1/images/build/p1", key).unwrap());
+        assert_eq!(reply.status, 401);
+        assert_eq!(reply.json(), json!({"detail": "Not authenticated"}));
+    }
+    let ok = parse(&raw_get(&api, &pipecat, Some("right")).unwrap());
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.header("content-type"), Some("application/json"));
+}
+
+#[test]
+fn prime_build_with_artifacts_and_snake_case() {
+    let api = FakeApi::start(
+        Scenario::new()
+            .prime(
+                PrimeBuild::new("my build")
+                    .step(ms(0), "BUILDING")
+                    .step(ms(100), "COMPLETED")
+                    .artifact(
+                        PrimeArtifact::new("c1", "CONTAINER_IMAGE")
+                            .step(ms(100), "COMPLETED")
+                            .full_image_path("reg/x:1"),
+                    )
+                    .artifact(PrimeArtifact::new("v1", "VM_SANDBOX").step(ms(100), "FAILED").error_message("no vm")),
+            )
+            .prime(PrimeBuild::new("snake").snake_case(true)),
+    );
+    let path = "/api/v1/images/build/my%20build";
+    let first = get(&api, path).json();
+    assert_eq!(first["status"], "BUILDING");
+    assert!(first["startedAt"].is_string());
+    assert_eq!(first["completedAt"], Value::Null);
+    assert_eq!(first["artifacts"][0]["status"], "BUILDING");
+    assert_eq!(first["artifacts"][0]["fullImagePath"], Value::Null);
+    let seen = poll_until(&api, path, |v| v["status"] == "COMPLETED");
+    let done = seen.last().unwrap();
+    assert!(done["completedAt"].is_string());
+    assert_eq!(done["artifacts"][0]["fullImagePath"], "reg/x:1");
+    assert_eq!(done["artifacts"][1]["status"], "FAILED");
+    assert_eq!(done["artifacts"][1]["errorMessage"], "no vm");
+
+    let snake = get(&api, "/api/v1/images/build/snake").json();
+    assert_eq!(snake["status"], "PENDING");
+    assert_eq!(snake["image_name"], "my-image");
+    assert_eq!(snake["started_at"], Value::Null);
+    assert!(snake.get("imageName").is_none());
+
+    let missing = get(&api, "/api/v1/images/build/nope");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json(), json!({"detail": "Build not found"}));
+    assert_eq!(api.requests()[0].path, path);
+}
+
+#[test]
+fn a_fault_applies_exactly_times_times_before_auth() {
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(PipecatBuild::new(ID1).step(ms(0), "building"))
+            .fault(Fault::new(Route::GetBuild, FaultKind::retry_after(429, "1")).times(2))
+            .fault(Fault::new(Route::Logs, FaultKind::body(200, "text/html", "<html>oops"))),
+    );
+    let path = format!("/v1/builds/{ID1}");
+    // Faults come before authentication.
+    let first = parse(&raw_get(&api, &path, None).unwrap());
+    assert_eq!(first.status, 429);
+    assert_eq!(first.header("retry-after"), Some("1"));
+    assert_eq!(first.json()["code"], "RATE_LIMITED");
+    // Other routes are untouched.
+    assert_eq!(get(&api, "/v1/builds").status, 200);
+    assert_eq!(get(&api, &path).status, 429);
+    let third = get(&api, &path);
+    assert_eq!(third.status, 200);
+    assert_eq!(third.json()["build"]["status"], "building");
+
+    let html = get(&api, &format!("{path}/logs"));
+    assert_eq!((html.status, html.header("content-type")), (200, Some("text/html")));
+    assert_eq!(html.body, b"<html>oops");
+    assert_eq!(get(&api, &format!("{path}/logs")).json(), json!({"logs": []}));
+
+    assert_eq!(api.requests().len(), 6);
+    assert_eq!(api.count(Route::GetBuild), 3);
+    assert_eq!(api.count(Route::Any), 6);
+}
+
+#[test]
+fn reset_faults_break_the_connection() {
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(PipecatBuild::new(ID1).logs(ms(0), (0..50).map(|i| format!("line {i}"))))
+            .fault(Fault::new(Route::GetBuild, FaultKind::Reset))
+            .fault(Fault::new(Route::Logs, FaultKind::ResetMidBody)),
+    );
+    let path = format!("/v1/builds/{ID1}");
+    match raw_get(&api, &path, Some(DEFAULT_API_KEY)) {
+        Err(error) => assert_eq!(error.kind(), ErrorKind::ConnectionReset),
+        Ok(bytes) => panic!("expected a reset, got {} bytes", bytes.len()),
+    }
+    assert_eq!(get(&api, &path).status, 200);
+
+    // The truncated answer: the full Content-Length, then fewer bytes, then RST.
+    let mut stream = TcpStream::connect(("127.0.0.1", api.port())).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path}/logs HTTP/1.1\r\nAuthorization: Bearer {DEFAULT_API_KEY}\r\n\r\n").unwrap();
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let error = loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => panic!("clean close instead of a reset"),
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(error.kind(), ErrorKind::ConnectionReset);
+    let text = String::from_utf8_lossy(&bytes);
+    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+        let length: usize = head.lines().find_map(|l| l.strip_prefix("Content-Length: ")).unwrap().parse().unwrap();
+        assert!(body.len() < length, "{} of {length}", body.len());
+    }
+    assert_eq!(get(&api, &format!("{path}/logs")).json()["logs"][49], "line 49");
+}
+
+#[test]
+fn delay_and_hang_faults() {
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(PipecatBuild::new(ID1).step(ms(0), "building").step(ms(150), "success"))
+            .fault(Fault::new(Route::Any, FaultKind::Hang))
+            .fault(Fault::new(Route::GetBuild, FaultKind::Delay(ms(200)))),
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", api.port())).unwrap();
+    stream.set_read_timeout(Some(ms(200))).unwrap();
+    stream.write_all(b"GET /anything HTTP/1.1\r\n\r\n").unwrap();
+    let error = stream.read(&mut [0u8; 16]).unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut));
+    drop(stream);
+
+    // The delayed answer reflects the timeline after the wait.
+    let started = Instant::now();
+    let reply = get(&api, &format!("/v1/builds/{ID1}"));
+    assert!(started.elapsed() >= ms(200));
+    assert_eq!(reply.json()["build"]["status"], "success");
+}
+
+#[test]
+fn stop_and_lifetime_close_the_port() {
+    let refused = |port: u16| TcpStream::connect(("127.0.0.1", port)).is_err();
+
+    let api = FakeApi::start(Scenario::new());
+    let port = api.port();
+    assert!(api.pipecat_url().ends_with(&format!(":{port}/v1")));
+    // A hanging client must not delay the stop.
+    let mut hanging = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    hanging.write_all(b"GET /v1/builds HTTP/1.1\r\n").unwrap();
+    let started = Instant::now();
+    api.stop();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(refused(port));
+
+    let api = FakeApi::start(Scenario::new().lifetime(ms(50)));
+    let port = api.port();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !refused(port) {
+        assert!(Instant::now() < deadline, "still listening after its lifetime");
+        std::thread::sleep(ms(10));
+    }
+    drop(api);
+}

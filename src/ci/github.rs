@@ -1,0 +1,124 @@
+//! GitHub Actions workflow commands: groups, annotations, masking, and log text fenced by
+//! `::stop-commands::` so it cannot issue commands.
+
+use super::{Dialect, Session, without_cr};
+
+pub struct Github {
+    session: Session,
+}
+
+impl Github {
+    pub fn new(session: Session) -> Self {
+        Github { session }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.session.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+}
+
+/// Escapes a command's data as the runner unescapes it.
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a command property's value: data escaping plus `:` and `,`.
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// The runner looks for the legacy `##[` form anywhere in a line: a zero-width space breaks it.
+pub fn defuse(line: &str) -> String {
+    without_cr(line).replace("##[", "##\u{200B}[")
+}
+
+/// A line of the gate's own that may quote API text: kept on one line and never read as a
+/// command (the runner only looks for `::` at the start of a trimmed line).
+pub fn gate_text(text: &str) -> String {
+    let one_line = defuse(&text.replace('\n', " "));
+    if one_line.trim_start().starts_with("::") { format!("\u{200B}{one_line}") } else { one_line }
+}
+
+impl Dialect for Github {
+    fn line(&self, out: &mut String, text: &str) {
+        out.push_str(&gate_text(text));
+        out.push('\n');
+    }
+
+    fn status(&self, out: &mut String, elapsed: &str, text: &str) {
+        let line = format!("{} {}", self.paint("36", &format!("[{elapsed}]")), gate_text(text));
+        out.push_str(&line);
+        out.push('\n');
+    }
+
+    fn warning(&self, out: &mut String, text: &str) {
+        out.push_str(&format!("::warning::{}\n", escape_data(text)));
+    }
+
+    fn error(&self, out: &mut String, title: &str, text: &str) {
+        out.push_str(&format!("::error title={}::{}\n", escape_property(title), escape_data(text)));
+    }
+
+    fn mask(&self, out: &mut String, secret: &str) {
+        out.push_str(&format!("::add-mask::{secret}\n"));
+    }
+
+    fn group_start(&self, out: &mut String, _id: usize, title: &str) {
+        out.push_str(&format!("::group::{}\n", escape_data(title)));
+    }
+
+    fn group_end(&self, out: &mut String, _id: usize, _title: &str) {
+        out.push_str("::endgroup::\n");
+    }
+
+    fn untrusted_start(&self, out: &mut String) {
+        out.push_str(&format!("::stop-commands::{}\n", self.session.token));
+    }
+
+    fn untrusted_end(&self, out: &mut String) {
+        out.push_str(&format!("::{}::\n", self.session.token));
+    }
+
+    fn log_line(&self, out: &mut String, line: &str) {
+        out.push_str(&defuse(line));
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::testing::{render, session};
+
+    #[test]
+    fn golden_bytes() {
+        insta::assert_snapshot!(render(Box::new(Github::new(session()))));
+    }
+
+    #[test]
+    fn escaping_follows_the_runner() {
+        assert_eq!(escape_data("50% a\r\nb"), "50%25 a%0D%0Ab");
+        assert_eq!(escape_property("a: b, c%"), "a%3A b%2C c%25");
+        assert_eq!(defuse("x ##[set-output name=a;]b\r"), "x ##\u{200B}[set-output name=a;]b");
+        assert_eq!(gate_text("Build failed: x\n::set-output name=a::b"), "Build failed: x ::set-output name=a::b");
+        assert_eq!(gate_text(" ::error::x"), "\u{200B} ::error::x");
+    }
+
+    #[test]
+    fn every_hostile_line_is_fenced_and_single() {
+        let text = render(Box::new(Github::new(session())));
+        let mut stopped = false;
+        for line in text.lines() {
+            if line == "::stop-commands::0123456789abcdef0123456789abcdef" {
+                stopped = true;
+            } else if line == "::0123456789abcdef0123456789abcdef::" {
+                stopped = false;
+            } else if !stopped {
+                // Outside the fence only the gate's own commands and lines appear.
+                assert!(!line.contains("evil") && !line.contains("::add-mask::x") && !line.contains("fake"), "{line}");
+            }
+            assert!(!line.contains("##["), "{line}");
+        }
+        assert!(!text.contains('\r'));
+    }
+}

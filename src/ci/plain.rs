@@ -1,0 +1,70 @@
+//! Plain text for a terminal or any other CI: no commands, a readable prefix per log line.
+
+use super::{Dialect, Session, without_cr};
+
+pub struct Plain {
+    session: Session,
+}
+
+impl Plain {
+    pub fn new(session: Session) -> Self {
+        Plain { session }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.session.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+}
+
+impl Dialect for Plain {
+    fn line(&self, out: &mut String, text: &str) {
+        out.push_str(&without_cr(text));
+        out.push('\n');
+    }
+
+    fn status(&self, out: &mut String, elapsed: &str, text: &str) {
+        out.push_str(&format!("{} {}\n", self.paint("36", &format!("[{elapsed}]")), without_cr(text)));
+    }
+
+    fn warning(&self, out: &mut String, text: &str) {
+        out.push_str(&format!("{} {}\n", self.paint("33", "warning:"), without_cr(text)));
+    }
+
+    fn error(&self, out: &mut String, title: &str, text: &str) {
+        out.push_str(&format!("{} {}\n", self.paint("31", &format!("error: {title}:")), without_cr(text)));
+    }
+
+    fn group_start(&self, out: &mut String, _id: usize, title: &str) {
+        out.push_str(&format!("{}\n", self.paint("1", &format!("--- {title}"))));
+    }
+
+    fn group_end(&self, _out: &mut String, _id: usize, _title: &str) {}
+
+    fn log_line(&self, out: &mut String, line: &str) {
+        out.push_str("  | ");
+        out.push_str(&without_cr(line));
+        out.push('\n');
+    }
+
+    fn closes_groups_for_gate_lines(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::testing::{render, session};
+
+    #[test]
+    fn golden_bytes() {
+        insta::assert_snapshot!(render(Box::new(Plain::new(session()))));
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let mut out = String::new();
+        Plain::new(crate::ci::Session { color: true, ..session() }).warning(&mut out, "w");
+        assert_eq!(out, "\x1b[33mwarning:\x1b[0m w\n");
+    }
+}

@@ -1,0 +1,20 @@
+//! The buildgate binary: diagnostics, a runtime, the gate, and its exit code.
+
+use std::process::ExitCode;
+
+use buildgate::config::Env;
+use buildgate::error::exit_code;
+
+fn main() -> ExitCode {
+    let env = Env::from_process();
+    buildgate::init_tracing(&env);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("buildgate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(buildgate::run(&env, Box::new(std::io::stdout())));
+    ExitCode::from(exit_code(&outcome))
+}
