@@ -10,6 +10,7 @@
 //! first step. `appear_at` is measured from server start.
 
 mod api;
+pub mod demo;
 mod http;
 mod scenario;
 mod server;

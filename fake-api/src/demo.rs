@@ -1,0 +1,42 @@
+//! The simulated build that the demo, the CI workflow's action run and the benchmarks share.
+
+use std::time::Duration;
+
+use crate::{PipecatBuild, Scenario};
+
+/// The build id the demo build has.
+pub const DEMO_BUILD_ID: &str = "123e4567-e89b-12d3-a456-426614174000";
+
+/// A Pipecat build that goes pending → building → success over about `seconds` × 1 s,
+/// writing a CodeBuild-style log with phases, a pip install and a Docker build.
+pub fn demo_scenario(scale: Duration) -> Scenario {
+    let at = |units: u32| scale * units / 10;
+    let phase = |t: &str, name: &str| format!("[Container] 2026/03/04 10:00:{t} Entering phase: {name}");
+    let build = PipecatBuild::new(DEMO_BUILD_ID)
+        .step(at(0), "pending")
+        .step(at(10), "building")
+        .step(at(50), "success")
+        .image_uri("123456789.dkr.ecr.us-west-2.amazonaws.com/pipecat-cloud/org_demo:a1b2c3d4e5f6a7b8")
+        .duration_seconds(48)
+        .logs_url("https://console.aws.amazon.com/codebuild/home#/builds/demo")
+        .logs(
+            at(12),
+            ["[Container] 2026/03/04 10:00:00 Running on CodeBuild On-demand".to_string(), phase("00", "INSTALL")],
+        )
+        .logs(
+            at(18),
+            [
+                "[Container] 2026/03/04 10:00:01 Running command pip install -r requirements.txt",
+                "Collecting pipecat-ai==0.1.0",
+                "Successfully installed pipecat-ai-0.1.0",
+            ],
+        )
+        .logs(at(25), [phase("10", "BUILD"), "Step 1/6 : FROM dailyco/pipecat-base:latest".to_string()])
+        .logs(at(32), (2..=6).map(|i| format!("Step {i}/6 : RUN layer {i}")))
+        .logs(
+            at(42),
+            [phase("40", "POST_BUILD"), "Pushing image to 123456789.dkr.ecr.us-west-2.amazonaws.com".to_string()],
+        )
+        .log(at(48), "[Container] 2026/03/04 10:00:48 Phase complete: POST_BUILD State: SUCCEEDED");
+    Scenario::new().pipecat(build)
+}
