@@ -59,9 +59,14 @@ impl Outputs {
 
 /// `name<<DELIM`, the value, `DELIM`, with LF line ends and a fresh delimiter not found in the value.
 pub fn github_entry(name: &str, value: &str) -> String {
+    github_entry_with(name, value, || format!("ghadelimiter_{}", random_hex(16)))
+}
+
+/// [`github_entry`] with the delimiters drawn from `fresh`, tried until one fits.
+pub fn github_entry_with(name: &str, value: &str, mut fresh: impl FnMut() -> String) -> String {
     let value = value.replace("\r\n", "\n").replace('\r', "\n");
     let delimiter = loop {
-        let candidate = format!("ghadelimiter_{}", random_hex(16));
+        let candidate = fresh();
         if !value.contains(&candidate) && !name.contains(&candidate) {
             break candidate;
         }
@@ -198,6 +203,39 @@ mod tests {
     }
 
     #[test]
+    fn golden_bytes_of_each_outputs_form() {
+        let values = [("build-id", "b1"), ("status", "failed"), ("error-message", "COPY failed:\r\nno file  ")];
+        let mut n = 0;
+        // The first delimiter occurs in the value: the writer must draw another.
+        let mut fresh = || {
+            n += 1;
+            format!("ghadelimiter_{n}")
+        };
+        let mut github = github_entry_with("image-uri", "x ghadelimiter_1 y", &mut fresh);
+        for (name, value) in values {
+            github.push_str(&github_entry_with(name, value, &mut fresh));
+        }
+        let dotenv: String = values.iter().map(|(n, v)| dotenv_line(n, v)).collect();
+        let plain: String = values.iter().map(|(n, v)| plain_line(n, v)).collect();
+        insta::assert_snapshot!("github_outputs", github);
+        insta::assert_snapshot!("gitlab_dotenv", dotenv);
+        insta::assert_snapshot!("plain_outputs", plain);
+        let summary = summary_markdown(&Summary {
+            provider: "pipecat",
+            build_id: Some("b1"),
+            status: "failed",
+            provider_status: Some("failed"),
+            duration_secs: Some(42),
+            image_uri: None,
+            logs_url: Some("https://console.example/logs"),
+            waited_secs: 45,
+            error_message: Some("COPY failed: no file"),
+            log_tail: &["Step 3/6 : COPY missing.txt .".to_string(), "ERROR: ``` not found".to_string()],
+        });
+        insta::assert_snapshot!("step_summary", summary);
+    }
+
+    #[test]
     fn heredoc_entries_round_trip_any_value() {
         for value in ["", "plain", "two\nlines", "crlf\r\nend", "ghadelimiter_ fake", "a<<b", "trailing\n"] {
             let text = github_entry("name", value);
@@ -250,5 +288,32 @@ mod tests {
         assert!(md.len() < 100 * 1024);
         assert!(md.contains("| Error | a \\| b c |"));
         assert!(md.contains("````text\n"));
+    }
+
+    #[test]
+    fn property_any_value_round_trips_through_the_runners_rules() {
+        // Values built from the pieces that break naive writers.
+        let pieces = ["a", "\n", "\r\n", "\r", "<<", "=", "ghadelimiter_", "EOF", " ", "\u{e9}", "%0A", "::x::", ""];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let value: String = (0..next(12)).map(|_| pieces[next(pieces.len())]).collect();
+            let name = ["build-id", "error-message", "x"][next(3)];
+            let file = format!("{}{}", github_entry("before", "1"), github_entry(name, &value));
+            let parsed = parse_github_file(&file);
+            let expected = value.replace("\r\n", "\n").replace('\r', "\n");
+            assert_eq!(parsed, vec![("before".into(), "1".into()), (name.into(), expected)], "{value:?}");
+            let line = dotenv_line(name, &value);
+            assert_eq!(line.matches('\n').count(), 1, "{value:?}");
+            assert!(!line.contains('\r'));
+            let (key, rest) = line.trim_end_matches('\n').split_once('=').unwrap();
+            assert!(key.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'));
+            assert_eq!(rest, truncate(&one_line(&value), DOTENV_VALUE_MAX), "{value:?}");
+        }
     }
 }

@@ -75,7 +75,6 @@ pub struct Progress {
     pub build_id: Option<String>,
     pub last: Option<Snapshot>,
     pub logs: Option<LogStream>,
-    pub requests: usize,
 }
 
 /// Everything the wait works with.
@@ -137,7 +136,6 @@ impl<P: Provider> Wait<'_, P> {
         let mut retry = Retry::default();
         let mut at_deadline = Instant::now() >= self.deadline();
         loop {
-            self.progress.requests += 1;
             let delay = match self.provider.find_by_context_hash(hash, region, self.request_until(at_deadline)).await {
                 Ok(Some(found)) => {
                     self.console.line(&format!(
@@ -167,7 +165,6 @@ impl<P: Provider> Wait<'_, P> {
         let mut warned_unknown: Vec<String> = Vec::new();
         let mut at_deadline = Instant::now() >= self.deadline();
         loop {
-            self.progress.requests += 1;
             let delay = match self.provider.snapshot(id, self.request_until(at_deadline)).await {
                 Ok(snapshot) => {
                     retry.recovered(self.console);
@@ -207,12 +204,14 @@ impl<P: Provider> Wait<'_, P> {
         }
     }
 
+    /// Reads the logs when they are due, and always on the last read (build ended or deadline).
     async fn read_logs(&mut self, id: &str, snapshot: &Snapshot, at_deadline: bool) {
         let until = self.request_until(at_deadline);
-        if let Some(logs) = self.progress.logs.as_mut() {
-            let before = logs.requests;
+        let last = at_deadline || snapshot.state.is_terminal();
+        if let Some(logs) = self.progress.logs.as_mut()
+            && (logs.due() || last)
+        {
             logs.read(self.provider, id, until, self.console, snapshot.logs_url.as_deref()).await;
-            self.progress.requests += logs.requests - before;
         }
     }
 
@@ -266,10 +265,14 @@ impl Retry {
             }
         };
         self.failures_in_a_row += 1;
-        let delay = schedule.next_delay().max(retry_after.unwrap_or_default());
-        // One warning per streak of failures; the rest go to the diagnostics.
+        let scheduled = schedule.next_delay();
+        let delay = scheduled.max(retry_after.unwrap_or_default());
+        let wait = format_duration(round_ms(delay));
+        // One warning per streak of failures; later ones only when the API asks for a longer wait.
         if self.failures_in_a_row == 1 {
-            console.warning(&format!("{reason}; retrying in {}", format_duration(round_ms(delay))));
+            console.warning(&format!("{reason}; retrying in {wait}"));
+        } else if delay > scheduled {
+            console.line(&format!("{reason}; waiting {wait} as the API asks (Retry-After)"));
         } else {
             tracing::info!("{reason}; retrying in {delay:?}");
         }

@@ -149,6 +149,7 @@ fn server_error_bursts_and_resets_are_retried() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.output("status").as_deref(), Some("success"));
     assert!(run.stdout.contains("The API answered again after 7 failed requests"), "{}", run.stdout);
+    assert!(!run.stdout.contains("Retry-After"), "no Retry-After was sent");
     assert_eq!(run.stdout.matches("::warning::").count(), 1, "one warning per streak:\n{}", run.stdout);
 }
 

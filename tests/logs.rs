@@ -46,7 +46,7 @@ fn every_line_is_printed_once_in_order_across_bursts_larger_than_the_window() {
     let printed = fenced_lines(&run.stdout);
     assert_eq!(printed.len(), all.len(), "no line lost or repeated");
     assert!(printed == all, "in order");
-    assert!(!run.stdout.contains("were not shown"));
+    assert!(!run.stdout.contains("may not have been shown"));
     let limits: Vec<String> =
         api.requests().iter().filter(|r| r.path.ends_with("/logs")).map(|r| r.query.clone()).collect();
     assert!(limits.iter().any(|q| q == "limit=2000") && limits.iter().any(|q| q == "limit=8000"), "{limits:?}");
@@ -68,7 +68,7 @@ fn a_burst_beyond_the_largest_window_is_marked_once_with_the_logs_url() {
     assert_eq!(printed.first().map(String::as_str), Some("first"));
     assert_eq!(printed.last().map(String::as_str), Some("burst 14999"));
     assert_eq!(printed.len(), 1 + 10_000, "the API can still give the last 10000");
-    assert_eq!(run.stdout.matches("were not shown").count(), 1);
+    assert_eq!(run.stdout.matches("may not have been shown").count(), 1);
     assert!(run.stdout.contains("https://console.example/logs/1"));
 }
 
@@ -227,4 +227,37 @@ fn logs_are_not_read_before_the_build_starts_nor_when_disabled() {
     let api = FakeApi::start(Scenario::new().pipecat(build));
     gate(&api, &[("BUILDGATE_LOGS", "false")]);
     assert!(api.requests().iter().all(|r| !r.path.ends_with("/logs")));
+}
+
+#[test]
+fn a_quiet_log_is_read_every_third_tick_and_loses_nothing() {
+    let mut build = PipecatBuild::new(ID).step(ms(0), "building").step(ms(1500), "success");
+    for i in 0..30 {
+        build = build.log(ms(i * 50), &format!("quiet {i}"));
+    }
+    let api = FakeApi::start(Scenario::new().pipecat(build));
+    let run = gate(&api, &[("BUILDGATE_POLL_INTERVAL", "40ms"), ("BUILDGATE_POLL_MAX_INTERVAL", "40ms")]);
+    assert_eq!(run.code, 0);
+    let expected: Vec<String> = (0..30).map(|i| format!("quiet {i}")).collect();
+    assert_eq!(fenced_lines(&run.stdout), expected);
+    let requests = api.requests();
+    let status = requests.iter().filter(|r| r.path == format!("/v1/builds/{ID}")).count();
+    let logs = requests.iter().filter(|r| r.path.ends_with("/logs")).count();
+    assert!(logs * 2 < status, "{logs} logs reads for {status} status reads");
+}
+
+#[test]
+fn each_logs_outage_warns_once_and_its_end_is_said() {
+    let build = PipecatBuild::new(ID).step(ms(0), "building").step(ms(800), "success").logs(ms(0), ["x"]);
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(build)
+            .fault(Fault::new(Route::Logs, FaultKind::status(503)).times(2))
+            .fault(Fault::new(Route::Logs, FaultKind::Delay(ms(0))))
+            .fault(Fault::new(Route::Logs, FaultKind::status(500)).times(2)),
+    );
+    let run = gate(&api, &[]);
+    assert_eq!(run.code, 0);
+    assert_eq!(run.stdout.matches("cannot read the build logs").count(), 2, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("The build logs can be read again").count(), 2, "{}", run.stdout);
 }

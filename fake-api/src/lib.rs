@@ -86,6 +86,28 @@ impl FakeApi {
         FakeApi { addr, shared, stop: Some(stop), thread: Some(thread) }
     }
 
+    /// As [`FakeApi::start`], but on `127.0.0.1:port` (0: any free port), for a server that a
+    /// separate program (a shell loop, the CLI under a debugger) is pointed at by hand.
+    /// Fails instead of panicking when the port cannot be bound (already in use, say).
+    pub fn start_on(port: u16, scenario: Scenario) -> std::io::Result<FakeApi> {
+        let start = Instant::now();
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(scenario, start));
+        let (stop, stopped) = oneshot::channel();
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new().name(format!("fake-api-{}", addr.port())).spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("fake-api: build tokio runtime");
+            runtime.block_on(server::serve(listener, thread_shared, stopped));
+            drop(runtime);
+        })?;
+        Ok(FakeApi { addr, shared, stop: Some(stop), thread: Some(thread) })
+    }
+
     /// `http://127.0.0.1:PORT`, the Prime Intellect base URL.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)

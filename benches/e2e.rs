@@ -1,0 +1,380 @@
+//! End to end: the release `buildgate` binary against the Pipecat docs' curl + jq loop
+//! (`benches/docs-loop.sh`), each following the same simulated build on a fresh fake API.
+//!
+//! ```sh
+//! cargo bench -j1 --bench e2e                      # one scripted second = 50 ms (1/20)
+//! cargo bench -j1 --bench e2e -- --scale-ms 100    # slower, closer to real time
+//! ```
+//!
+//! The build (`bench_build` in `examples/fake-api-server.rs`, which `--scenario bench` serves
+//! too) runs 600 scripted seconds: ~2000 unique log lines in bursts, some far over 100 lines, a
+//! 503 and a 429 (`Retry-After: 1`, which is real seconds, not scaled) on the status route and a
+//! 502 on the logs route mid-build, then `success`. Every interval of both contenders is scaled
+//! by the same factor: buildgate's poll 2 s → max 10 s, the loop's 5 s sleep (status every second
+//! iteration), buildgate's 30 s request timeout and 30 m deadline.
+//!
+//! Measured per contender: requests (the server's record), log lines printed 2+ times and never,
+//! detection latency (exit instant minus the scripted success instant: the build's clock starts
+//! at the first request naming it, so success is at that request's time plus 600 scripted
+//! seconds, both measured from an instant taken just before the server starts), and CPU and peak
+//! RSS from `/usr/bin/time` (for the loop, summed over bash and every curl and jq it ran; the
+//! RSS is the largest single process's, as getrusage reports it for children).
+//!
+//! Without `--bench` (i.e. under `cargo test --benches`) it only checks that the scenario builds.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use fake_api::demo::DEMO_BUILD_ID;
+use fake_api::{DEFAULT_API_KEY, FakeApi, Route};
+
+#[path = "../examples/fake-api-server.rs"]
+#[allow(dead_code)]
+mod server;
+
+use server::{BENCH_BUILD_SECONDS, BenchBuild, bench_build};
+
+/// How long past the scripted success a contender may run before it is stopped.
+const GRACE: Duration = Duration::from_secs(20);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Contender {
+    Buildgate,
+    DocsLoop,
+}
+
+impl Contender {
+    fn name(self) -> &'static str {
+        match self {
+            Contender::Buildgate => "buildgate (plain)",
+            Contender::DocsLoop => "docs loop (curl + jq)",
+        }
+    }
+
+    fn slug(self) -> &'static str {
+        match self {
+            Contender::Buildgate => "buildgate",
+            Contender::DocsLoop => "docs-loop",
+        }
+    }
+}
+
+struct Measured {
+    contender: Contender,
+    exit: String,
+    status_requests: usize,
+    log_requests: usize,
+    other_requests: usize,
+    once: usize,
+    repeated: usize,
+    extra_prints: usize,
+    lost: usize,
+    out_of_order: usize,
+    latency: Option<Duration>,
+    cpu: Option<f64>,
+    rss_kib: Option<u64>,
+    wall: Duration,
+}
+
+impl Measured {
+    fn requests(&self) -> usize {
+        self.status_requests + self.log_requests + self.other_requests
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let scale_ms = match args.iter().position(|a| a == "--scale-ms").map(|i| args.get(i + 1)) {
+        None => 50,
+        Some(Some(v)) => match v.parse::<u64>() {
+            Ok(ms) if (10..=1000).contains(&ms) => ms,
+            _ => return usage(&format!("--scale-ms: a whole number of ms from 10 to 1000, not {v:?}")),
+        },
+        Some(None) => return usage("--scale-ms needs a value"),
+    };
+    let second = Duration::from_millis(scale_ms);
+    let build = bench_build(second);
+    if !args.iter().any(|a| a == "--bench") {
+        println!("e2e: {} log lines scripted; run it with `cargo bench --bench e2e`", build.lines.len());
+        return ExitCode::SUCCESS;
+    }
+    let buildgate = match buildgate_binary() {
+        Ok(path) => path,
+        Err(e) => return usage(&e),
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/docs-loop.sh");
+    for tool in ["/usr/bin/time", "/usr/bin/env"] {
+        if !Path::new(tool).exists() {
+            return usage(&format!("{tool} is needed (Debian: apt-get install time)"));
+        }
+    }
+    describe(&build, second);
+    let mut results = Vec::new();
+    for contender in [Contender::Buildgate, Contender::DocsLoop] {
+        eprintln!("e2e: running {} ...", contender.name());
+        match run(contender, &buildgate, &script, second) {
+            Ok(m) => results.push(m),
+            Err(e) => {
+                eprintln!("e2e: {}: {e}", contender.name());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    table(&results, second);
+    targets(&results);
+    ExitCode::SUCCESS
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("e2e: {message}");
+    eprintln!("usage: cargo bench --bench e2e [-- --scale-ms N]");
+    ExitCode::from(2)
+}
+
+/// The `buildgate` binary cargo built for this bench (release settings), else the one next to
+/// this bench's directory (`target/release/buildgate`), else built with `cargo build --release`.
+fn buildgate_binary() -> Result<PathBuf, String> {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_buildgate").map(PathBuf::from).filter(|p| p.exists()) {
+        return Ok(path);
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the bench's own path: {e}"))?;
+    // target/release/deps/e2e-HASH → target/release/buildgate
+    let beside = exe.parent().and_then(Path::parent).map(|dir| dir.join("buildgate"));
+    if let Some(path) = beside.filter(|p| p.exists()) {
+        return Ok(path);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let status = Command::new(cargo)
+        .args(["build", "-j1", "--release", "--bin", "buildgate", "--manifest-path"])
+        .arg(&manifest)
+        .status()
+        .map_err(|e| format!("cannot run cargo build: {e}"))?;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/buildgate");
+    if status.success() && path.exists() {
+        Ok(path)
+    } else {
+        Err(format!("cargo build --release did not produce {}", path.display()))
+    }
+}
+
+fn describe(build: &BenchBuild, second: Duration) {
+    let largest = build.bursts.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let over_100 = build.bursts.iter().filter(|(_, n)| *n > 100).count();
+    println!(
+        "Simulated build: {BENCH_BUILD_SECONDS} s scripted (1 s = {} ms, so {:.1} s of wall time per contender), \
+         {} unique log lines in {} bursts ({over_100} of them over 100 lines, the largest {largest}), \
+         503 + 429 (Retry-After: 1) on the 11th/12th status read, 502 on the 21st logs read, then success.",
+        second.as_millis(),
+        build.ends_at.as_secs_f64(),
+        build.lines.len(),
+        build.bursts.len(),
+    );
+    println!(
+        "buildgate: BUILDGATE_POLL_INTERVAL={} BUILDGATE_POLL_MAX_INTERVAL={}; docs loop: SLEEP={} (logs every \
+         iteration, status every 2nd).\n",
+        ms(second * 2),
+        ms(second * 10),
+        secs(second * 5),
+    );
+}
+
+fn ms(d: Duration) -> String {
+    format!("{}ms", d.as_millis())
+}
+
+fn secs(d: Duration) -> String {
+    format!("{}", d.as_secs_f64())
+}
+
+fn run(contender: Contender, buildgate: &Path, script: &Path, second: Duration) -> Result<Measured, String> {
+    let build = bench_build(second);
+    let dir = std::env::temp_dir().join(format!("buildgate-e2e-{}-{}", std::process::id(), contender.slug()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let (stdout_path, stderr_path, time_path) = (dir.join("stdout"), dir.join("stderr"), dir.join("time"));
+    let file = |p: &Path| File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()));
+    let limit = build.ends_at + GRACE;
+
+    let mut command = Command::new("/usr/bin/time");
+    command.args(["-f", "%U %S %M", "-o"]).arg(&time_path);
+    command.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()));
+    command.env("NO_COLOR", "1").env("LC_ALL", "C");
+
+    let origin = Instant::now();
+    let api = FakeApi::start(build.scenario.lifetime(limit + Duration::from_secs(10)));
+    match contender {
+        Contender::Buildgate => {
+            command.arg(buildgate).envs([
+                ("BUILDGATE_BUILD_ID", DEMO_BUILD_ID.to_string()),
+                ("BUILDGATE_API_URL", api.pipecat_url()),
+                ("BUILDGATE_API_KEY", DEFAULT_API_KEY.to_string()),
+                ("BUILDGATE_FORMAT", "plain".to_string()),
+                ("BUILDGATE_POLL_INTERVAL", ms(second * 2)),
+                ("BUILDGATE_POLL_MAX_INTERVAL", ms(second * 10)),
+                ("BUILDGATE_REQUEST_TIMEOUT", ms(second * 30)),
+                ("BUILDGATE_TIMEOUT", ms(second * 30 * 60)),
+            ]);
+        }
+        Contender::DocsLoop => {
+            command.arg("bash").arg(script).envs([
+                ("PIPECAT_API_URL", api.pipecat_url()),
+                ("BUILD_ID", DEMO_BUILD_ID.to_string()),
+                ("PIPECAT_API_KEY", DEFAULT_API_KEY.to_string()),
+                ("SLEEP", secs(second * 5)),
+                ("CURL_MAX_TIME", secs(second * 30)),
+            ]);
+        }
+    }
+    command.stdin(Stdio::null()).stdout(file(&stdout_path)?).stderr(file(&stderr_path)?);
+    // Its own process group, so that a contender that overruns is stopped with all its children.
+    command.process_group(0);
+    let mut child = command.spawn().map_err(|e| format!("cannot start /usr/bin/time: {e}"))?;
+    let pid = child.id();
+    let (done, exited) = mpsc::channel::<(std::io::Result<ExitStatus>, Instant)>();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = done.send((status, Instant::now()));
+    });
+    let (status, exit_at) = match exited.recv_timeout(limit.saturating_sub(origin.elapsed())) {
+        Ok(result) => result,
+        Err(_) => {
+            let _ = Command::new("kill").args(["-TERM", "--", &format!("-{pid}")]).status();
+            exited.recv_timeout(Duration::from_secs(10)).map_err(|_| "the contender did not stop".to_string())?
+        }
+    };
+    let _ = waiter.join();
+    let requests = api.requests();
+    api.stop();
+    let wall = exit_at.duration_since(origin);
+    let exit = match status {
+        Ok(s) if wall >= limit => format!("stopped after {:.0?} ({s})", limit),
+        Ok(s) => s.code().map_or_else(|| s.to_string(), |c| c.to_string()),
+        Err(e) => format!("wait failed: {e}"),
+    };
+
+    let count = |route: Route| requests.iter().filter(|r| r.route() == Some(route)).count();
+    let (status_requests, log_requests) = (count(Route::GetBuild), count(Route::Logs));
+    let other_requests = requests.len() - status_requests - log_requests;
+    let latency = requests
+        .iter()
+        .find(|r| r.path.contains(DEMO_BUILD_ID))
+        .map(|first| first.at + build.ends_at)
+        .and_then(|success| wall.checked_sub(success));
+
+    let stdout = std::fs::read(&stdout_path).map_err(|e| format!("cannot read {}: {e}", stdout_path.display()))?;
+    let stdout = String::from_utf8_lossy(&stdout);
+    let index: HashMap<&str, usize> = build.lines.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    let mut prints = vec![0usize; build.lines.len()];
+    let (mut out_of_order, mut furthest) = (0, None::<usize>);
+    for line in stdout.lines() {
+        let text = line.strip_prefix("  | ").unwrap_or(line);
+        if let Some(&i) = index.get(text) {
+            if prints[i] == 0 {
+                // A first print of a line earlier than one already shown.
+                if furthest.is_some_and(|f| i < f) {
+                    out_of_order += 1;
+                }
+                furthest = furthest.max(Some(i));
+            }
+            prints[i] += 1;
+        }
+    }
+    let (cpu, rss_kib) = parse_time(&std::fs::read_to_string(&time_path).unwrap_or_default());
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(Measured {
+        contender,
+        exit,
+        status_requests,
+        log_requests,
+        other_requests,
+        once: prints.iter().filter(|&&n| n == 1).count(),
+        repeated: prints.iter().filter(|&&n| n > 1).count(),
+        extra_prints: prints.iter().map(|&n| n.saturating_sub(1)).sum(),
+        lost: prints.iter().filter(|&&n| n == 0).count(),
+        out_of_order,
+        latency,
+        cpu,
+        rss_kib,
+        wall,
+    })
+}
+
+/// `%U %S %M` on the last line (GNU time puts "Command exited with non-zero status" first).
+fn parse_time(text: &str) -> (Option<f64>, Option<u64>) {
+    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let fields: Vec<&str> = last.split_whitespace().collect();
+    match fields.as_slice() {
+        [user, sys, rss] => {
+            let cpu = user.parse::<f64>().ok().zip(sys.parse::<f64>().ok()).map(|(u, s)| u + s);
+            (cpu, rss.parse().ok())
+        }
+        _ => (None, None),
+    }
+}
+
+fn table(results: &[Measured], second: Duration) {
+    let real = |d: Duration| d.as_secs_f64() / second.as_secs_f64();
+    println!(
+        "| contender | exit | requests (status + logs) | lines shown once | lines shown 2+ times (extra prints) \
+         | lines never shown | shown out of order | detection latency | CPU user+sys | peak RSS | wall |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for m in results {
+        let other = if m.other_requests > 0 { format!(" + {} other", m.other_requests) } else { String::new() };
+        let latency = m.latency.map_or("n/a".into(), |l| format!("{} ms (≈ {:.1} s unscaled)", l.as_millis(), real(l)));
+        println!(
+            "| {} | {} | {} ({} + {}{other}) | {} | {} ({}) | {} | {} | {latency} | {} | {} | {:.1} s |",
+            m.contender.name(),
+            m.exit,
+            m.requests(),
+            m.status_requests,
+            m.log_requests,
+            m.once,
+            m.repeated,
+            m.extra_prints,
+            m.lost,
+            m.out_of_order,
+            m.cpu.map_or("n/a".into(), |c| format!("{c:.2} s")),
+            m.rss_kib.map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+            m.wall.as_secs_f64(),
+        );
+    }
+    println!(
+        "\nCPU and RSS by /usr/bin/time: for the loop, CPU sums bash and every curl and jq it ran, and RSS is \
+         the largest single process's. Latency: exit minus the scripted success instant."
+    );
+}
+
+fn targets(results: &[Measured]) {
+    let (Some(gate), Some(shell)) = (
+        results.iter().find(|m| m.contender == Contender::Buildgate),
+        results.iter().find(|m| m.contender == Contender::DocsLoop),
+    ) else {
+        return;
+    };
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!("\nTargets (buildgate):");
+    println!("- 0 duplicates: {} ({} lines shown more than once)", verdict(gate.repeated == 0), gate.repeated);
+    println!("- 0 lost: {} ({} lines never shown)", verdict(gate.lost == 0), gate.lost);
+    let half = shell.requests() as f64 / 2.0;
+    println!(
+        "- at most half the loop's requests: {} ({} vs at most {half}; {:.0}% of the loop's)",
+        verdict(gate.requests() as f64 <= half),
+        gate.requests(),
+        100.0 * gate.requests() as f64 / shell.requests().max(1) as f64,
+    );
+    match (gate.latency, shell.latency) {
+        (Some(g), Some(s)) => println!(
+            "- detection latency no worse than the loop's: {} ({} ms vs {} ms)",
+            verdict(g <= s),
+            g.as_millis(),
+            s.as_millis()
+        ),
+        _ => println!("- detection latency: not measured (a contender did not see the build finish)"),
+    }
+}

@@ -1,0 +1,199 @@
+//! The fake Pipecat Cloud API as a standalone server on loopback, for pointing other programs at
+//! it by hand (buildgate itself, the docs' curl loop, a debugger).
+//!
+//! ```sh
+//! cargo run --example fake-api-server -- --port 8080 [--scenario demo|bench] [--scale-ms N] [--lifetime SECONDS]
+//! ```
+//!
+//! It prints one line, `listening on http://127.0.0.1:PORT`, to stderr and serves until killed or
+//! until `--lifetime` (default 600 s) has passed. The Pipecat base URL is that address plus `/v1`,
+//! the build id is `123e4567-e89b-12d3-a456-426614174000` and the key is
+//! [`fake_api::DEFAULT_API_KEY`]. A build's clock starts at the first request naming it.
+//!
+//! - `demo` (default): [`fake_api::demo::demo_scenario`], `--scale-ms` (default 1000) being its
+//!   scale: pending → building → success after 5 × scale.
+//! - `bench`: the build `benches/e2e.rs` measures ([`bench_build`]): a 600 s build compressed so
+//!   that one scripted second lasts `--scale-ms` (default 50), ~2000 unique log lines in bursts
+//!   (some far over 100 lines), a 503 and a 429 (`Retry-After: 1`) on the status route and a 502
+//!   on the logs route, then success.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use fake_api::demo::{DEMO_BUILD_ID, demo_scenario};
+use fake_api::{FakeApi, Fault, FaultKind, PipecatBuild, Route, Scenario};
+
+/// The bench build's length in scripted seconds: it turns `success` at this point of its clock.
+pub const BENCH_BUILD_SECONDS: u32 = 600;
+
+/// The bench's simulated build: the scenario, every log line it serves in order (each unique),
+/// and when on the build's clock it turns `success`.
+pub struct BenchBuild {
+    pub scenario: Scenario,
+    pub lines: Vec<String>,
+    pub ends_at: Duration,
+    /// (scripted ms, lines) of every burst, in order.
+    pub bursts: Vec<(u32, usize)>,
+}
+
+/// Sizes of the large bursts (a pip install resolving, wheels downloading, a Docker layer's
+/// output flushed at once, ...), at scripted ms.
+const LARGE_BURSTS: [(u32, usize, &str); 5] = [
+    (45_000, 150, "Collecting"),
+    (130_000, 280, "Downloading"),
+    (250_000, 520, "#12"),
+    (380_000, 200, "Installing"),
+    (470_000, 120, "#18"),
+];
+
+/// Phase changes, at scripted ms.
+const PHASES: [(u32, &str); 4] =
+    [(10_000, "INSTALL"), (100_000, "PRE_BUILD"), (200_000, "BUILD"), (560_000, "POST_BUILD")];
+
+/// The build the e2e bench runs every contender against, one scripted second lasting `second`.
+/// Deterministic: the small bursts come from a fixed-seed generator, so every run is the same.
+pub fn bench_build(second: Duration) -> BenchBuild {
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    // (scripted ms, bodies) of every burst; numbered in time order below.
+    let mut events: Vec<(u32, Vec<String>)> = Vec::new();
+    events.push((10_000, vec!["Running on CodeBuild On-demand".into(), "Waiting for agent ping".into()]));
+    for (at, phase) in PHASES {
+        events.push((at, vec![format!("Entering phase: {phase}")]));
+    }
+    for (at, size, kind) in LARGE_BURSTS {
+        let bodies = (0..size)
+            .map(|k| match kind {
+                "Collecting" => format!("Collecting dependency-{k:03}>=1.{}", k % 7),
+                "Downloading" => {
+                    format!("  Downloading dependency_{k:03}-1.{}-py3-none-any.whl ({} kB)", k % 7, 10 + k)
+                }
+                "Installing" => format!("Installing collected packages: dependency-{k:03}"),
+                step => format!("{step} {}.{k:03} writing layer sha256:{:016x}", k / 50, k * 7919),
+            })
+            .collect();
+        events.push((at, bodies));
+    }
+    // Small bursts between them: 1 to 8 lines every 1 to 6 scripted seconds.
+    let mut at = 10_500;
+    let mut small = 0;
+    while at < 590_000 {
+        let size = 1 + next(8) as usize;
+        let bodies = (0..size)
+            .map(|_| {
+                small += 1;
+                match at {
+                    ..100_000 => format!("Running command pip install -r requirements.txt ({small})"),
+                    100_000..200_000 => format!("Running command python -m compileall /app ({small})"),
+                    200_000..560_000 => format!("Step {}/48 : RUN build step {small}", 1 + small % 48),
+                    _ => format!("Pushing image layer {small} to 123456789.dkr.ecr.us-west-2.amazonaws.com"),
+                }
+            })
+            .collect();
+        events.push((at, bodies));
+        at += 1_000 + next(5_000) as u32;
+    }
+    events.push((598_000, vec!["Phase complete: POST_BUILD State: SUCCEEDED".into()]));
+    events.sort_by_key(|(at, _)| *at);
+
+    let scaled = |ms: u32| second * ms / 1000;
+    let ends_at = scaled(BENCH_BUILD_SECONDS * 1000);
+    let mut build = PipecatBuild::new(DEMO_BUILD_ID)
+        .step(Duration::ZERO, "pending")
+        .step(scaled(8_000), "building")
+        .step(ends_at, "success")
+        .duration_seconds(i64::from(BENCH_BUILD_SECONDS))
+        .logs_url("https://console.aws.amazon.com/codebuild/home#/builds/bench");
+    let mut lines = Vec::new();
+    let mut bursts = Vec::new();
+    for (at, bodies) in events {
+        let stamp = format!("{:02}:{:02}.{:03}", at / 60_000, at / 1000 % 60, at % 1000);
+        let mut burst = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            let line = format!("[Container] 2026/03/04 10:{stamp} line {:04} {body}", lines.len() + 1);
+            lines.push(line.clone());
+            burst.push(line);
+        }
+        bursts.push((at, burst.len()));
+        build = build.logs(scaled(at), burst);
+    }
+    // Faults mid-build: the 11th and 12th status reads fail (a 503, then a 429 asking for a
+    // second), the 21st logs read gets a 502. Delay(0) lets the earlier requests through unharmed.
+    let scenario = Scenario::new()
+        .pipecat(build)
+        .fault(Fault::new(Route::GetBuild, FaultKind::Delay(Duration::ZERO)).times(10))
+        .fault(Fault::new(Route::GetBuild, FaultKind::status(503)))
+        .fault(Fault::new(Route::GetBuild, FaultKind::retry_after(429, "1")))
+        .fault(Fault::new(Route::Logs, FaultKind::Delay(Duration::ZERO)).times(20))
+        .fault(Fault::new(Route::Logs, FaultKind::status(502)));
+    BenchBuild { scenario, lines, ends_at, bursts }
+}
+
+const USAGE: &str = "usage: fake-api-server [--port PORT] [--scenario demo|bench] [--scale-ms N] [--lifetime SECONDS]";
+
+struct Options {
+    port: u16,
+    scenario: String,
+    scale_ms: Option<u64>,
+    lifetime: Duration,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options =
+        Options { port: 8080, scenario: "demo".into(), scale_ms: None, lifetime: Duration::from_secs(600) };
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: not a whole number: {v:?}"));
+        match flag.as_str() {
+            "--port" => {
+                let v = value()?;
+                options.port = v.parse().map_err(|_| format!("--port: not a port number (0-65535): {v:?}"))?;
+            }
+            "--scenario" => match value()?.as_str() {
+                s @ ("demo" | "bench") => options.scenario = s.into(),
+                other => return Err(format!("--scenario: unknown scenario {other:?} (demo or bench)")),
+            },
+            "--scale-ms" => options.scale_ms = Some(number(value()?)?.max(1)),
+            "--lifetime" => options.lifetime = Duration::from_secs(number(value()?)?),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = match parse(&args) {
+        Ok(options) => options,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("fake-api-server: {message}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let scenario = match options.scenario.as_str() {
+        "bench" => bench_build(Duration::from_millis(options.scale_ms.unwrap_or(50))).scenario,
+        _ => demo_scenario(Duration::from_millis(options.scale_ms.unwrap_or(1000))),
+    };
+    let api = match FakeApi::start_on(options.port, scenario.lifetime(options.lifetime)) {
+        Ok(api) => api,
+        Err(e) => {
+            eprintln!("fake-api-server: cannot listen on 127.0.0.1:{}: {e}", options.port);
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("listening on {}", api.base_url());
+    // The server stops by itself when its lifetime ends; this only outlives it by a moment.
+    std::thread::sleep(options.lifetime);
+    api.stop();
+    ExitCode::SUCCESS
+}
