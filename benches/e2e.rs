@@ -20,6 +20,10 @@
 //! RSS from `/usr/bin/time` (for the loop, summed over bash and every curl and jq it ran; the
 //! RSS is the largest single process's, as getrusage reports it for children).
 //!
+//! `cargo bench -j1 --bench e2e -- --volume` instead measures the gate alone on a build that
+//! writes 100 000 log lines (bursts of 2 000 every 40 ms): its peak RSS, the requests it made,
+//! and that every line was printed exactly once.
+//!
 //! Without `--bench` (i.e. under `cargo test --benches`) it only checks that the scenario builds.
 
 use std::collections::HashMap;
@@ -107,6 +111,12 @@ fn main() -> ExitCode {
         Ok(path) => path,
         Err(e) => return usage(&e),
     };
+    if args.iter().any(|a| a == "--volume") {
+        return match volume(&buildgate) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => usage(&e),
+        };
+    }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/docs-loop.sh");
     for tool in ["/usr/bin/time", "/usr/bin/env"] {
         if !Path::new(tool).exists() {
@@ -302,6 +312,75 @@ fn run(contender: Contender, buildgate: &Path, script: &Path, second: Duration) 
         rss_kib,
         wall,
     })
+}
+
+/// 100 000 log lines through the release binary (GitHub format): peak RSS, requests, exactness.
+fn volume(buildgate: &Path) -> Result<(), String> {
+    const LINES: usize = 100_000;
+    const BURST: usize = 2_000;
+    let mut build = fake_api::PipecatBuild::new(DEMO_BUILD_ID).step(Duration::ZERO, "building");
+    for (i, chunk) in (0..LINES).collect::<Vec<_>>().chunks(BURST).enumerate() {
+        let lines = chunk.iter().map(|n| format!("[Container] 2026/03/04 10:00:00 step {n:06}: layer sha256:{n:064x}"));
+        build = build.logs(Duration::from_millis(40 * i as u64), lines);
+    }
+    let ends = Duration::from_millis(40 * (LINES / BURST) as u64 + 200);
+    let api = FakeApi::start(fake_api::Scenario::new().pipecat(build.step(ends, "success")));
+    let dir = std::env::temp_dir().join(format!("buildgate-volume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let time_path = dir.join("time");
+    let output = Command::new("/usr/bin/time")
+        .args(["-f", "%U %S %M", "-o"])
+        .arg(&time_path)
+        .arg(buildgate)
+        .env_clear()
+        .envs([
+            ("BUILDGATE_BUILD_ID", DEMO_BUILD_ID.to_string()),
+            ("BUILDGATE_API_URL", api.pipecat_url()),
+            ("BUILDGATE_API_KEY", DEFAULT_API_KEY.to_string()),
+            ("BUILDGATE_FORMAT", "github".to_string()),
+            ("BUILDGATE_OUTPUT_FILE", dir.join("outputs").display().to_string()),
+            ("BUILDGATE_POLL_INTERVAL", "20ms".to_string()),
+            ("BUILDGATE_POLL_MAX_INTERVAL", "100ms".to_string()),
+            ("BUILDGATE_TIMEOUT", "60s".to_string()),
+            ("BUILDGATE_MAX_LOG_LINES", (LINES * 2).to_string()),
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run the gate: {e}"))?;
+    let requests = api.requests();
+    api.stop();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let printed: Vec<&str> = stdout.lines().filter(|l| l.starts_with("[Container]")).collect();
+    let in_order = printed.iter().enumerate().all(|(i, l)| l.contains(&format!("step {i:06}:")));
+    let (cpu, rss_kib) = parse_time(&std::fs::read_to_string(&time_path).unwrap_or_default());
+    let logs = requests.iter().filter(|r| r.route() == Some(Route::Logs)).count();
+    println!("| log lines | printed | exactly once, in order | requests (status + logs) | peak RSS | CPU |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {LINES} | {} | {} | {} ({} + {logs}) | {} | {} |",
+        printed.len(),
+        if printed.len() == LINES && in_order { "yes" } else { "NO" },
+        requests.len(),
+        requests.len() - logs,
+        rss_kib.map_or("?".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+        cpu.map_or("?".into(), |c| format!("{c:.2} s")),
+    );
+    println!("exit code {:?}", output.status.code());
+    for line in stdout.lines().filter(|l| l.starts_with("::warning")) {
+        println!("{line}");
+    }
+    if std::env::var_os("VOLUME_DEBUG").is_some() {
+        let queries: Vec<String> = requests
+            .iter()
+            .map(|r| format!("{:?} {}{}", r.at, r.path.rsplit('/').next().unwrap_or(""), r.query))
+            .collect();
+        println!("{queries:#?}");
+    }
+    if let Some(first) = printed.iter().enumerate().find(|(i, l)| !l.contains(&format!("step {i:06}:"))) {
+        println!("first line out of place: #{} {}", first.0, first.1);
+    }
+    Ok(())
 }
 
 /// `%U %S %M` on the last line (GNU time puts "Command exited with non-zero status" first).

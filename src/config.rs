@@ -421,8 +421,12 @@ fn api_key_value(variable: &'static str, key: String) -> Result<ApiKey, ConfigEr
 fn api_url(value: &str) -> Result<Url, ConfigError> {
     const VAR: &str = "BUILDGATE_API_URL";
     let url = Url::parse(value.trim()).map_err(|e| error(VAR, format!("{value:?} is not a URL ({e})")))?;
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err(error(VAR, format!("{value:?} must be a plain base URL, without credentials, query or fragment")));
+    if !url.username().is_empty() || url.password().is_some() {
+        // Not echoed: the value holds credentials.
+        return Err(error(VAR, "must not carry credentials (user:password@); the token goes in BUILDGATE_API_KEY"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(error(VAR, format!("{value:?} must be a plain base URL, without query or fragment")));
     }
     match url.scheme() {
         "https" => Ok(url),
@@ -659,9 +663,11 @@ mod tests {
         ] {
             assert!(api_url(ok).is_ok(), "{ok}");
         }
-        for bad in ["http://example.com", "http://10.0.0.1", "ftp://127.0.0.1", "https://u:p@example.com", "nope"] {
+        for bad in ["http://example.com", "http://10.0.0.1", "ftp://127.0.0.1", "https://example.com/v1?x=1", "nope"] {
             assert!(api_url(bad).unwrap_err().message.contains(bad.trim_end_matches('/')), "{bad}");
         }
+        let with_credentials = api_url("https://user:hunter2@example.com").unwrap_err().message;
+        assert!(with_credentials.contains("credentials") && !with_credentials.contains("hunter2"));
     }
 
     #[test]

@@ -10,6 +10,8 @@ use crate::config::ApiKey;
 
 /// More than this is not a build status: it is treated as an unreadable answer.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// A longer `Retry-After` is read as this; the deadline cuts any wait anyway.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// An answer that arrived whole: any status but the transient ones.
 #[derive(Debug)]
@@ -31,20 +33,25 @@ pub enum FetchError {
 pub struct Http {
     client: Client,
     auth: HeaderValue,
+    key: Vec<u8>,
 }
 
 impl Http {
-    pub fn new(key: &ApiKey) -> Result<Self, String> {
+    /// `plain_http`: the API URL is `http://` (loopback only), so no proxy is used either: the
+    /// token must not travel in clear to a proxy host.
+    pub fn new(key: &ApiKey, plain_http: bool) -> Result<Self, String> {
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
             .map_err(|_| "the API key cannot be sent in an HTTP header".to_string())?;
         // Keeps the token out of any Debug output of the request, at every log level.
         auth.set_sensitive(true);
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .user_agent(concat!("buildgate/", env!("CARGO_PKG_VERSION")))
-            .redirect(same_origin_redirects())
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-        Ok(Http { client, auth })
+            .redirect(same_origin_redirects());
+        if plain_http {
+            builder = builder.no_proxy();
+        }
+        let client = builder.build().map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        Ok(Http { client, auth, key: key.expose().as_bytes().to_vec() })
     }
 
     /// One GET, bounded by `timeout` from start to the last byte of the body.
@@ -75,11 +82,32 @@ impl Http {
             }
             body.extend_from_slice(&chunk);
         }
+        // An API may echo the token in an error: it must reach no message, output or log.
+        let body = redact(body, &self.key);
         if status == 408 || status == 429 || (500..=599).contains(&status) {
             return Err(FetchError::Transient { reason: format!("HTTP {status}{}", excerpt(&body)), retry_after });
         }
         Ok(Answer { status, body })
     }
+}
+
+/// `body` with every occurrence of `secret` replaced by `***`.
+pub fn redact(body: Vec<u8>, secret: &[u8]) -> Vec<u8> {
+    if secret.is_empty() || body.len() < secret.len() || !body.windows(secret.len()).any(|w| w == secret) {
+        return body;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i..].starts_with(secret) {
+            out.extend_from_slice(b"***");
+            i += secret.len();
+        } else {
+            out.push(body[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Follows redirects only within the same scheme, host and port, so the token goes nowhere else.
@@ -140,11 +168,11 @@ pub fn excerpt(body: &[u8]) -> String {
 /// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value).ok()?.duration_since(now).unwrap_or(Duration::ZERO),
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -159,6 +187,13 @@ mod tests {
         assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("18446744073709551615", now), Some(MAX_RETRY_AFTER));
+    }
+
+    #[test]
+    fn the_key_is_cut_out_of_bodies() {
+        assert_eq!(redact(b"bad key sk-1 and sk-1!".to_vec(), b"sk-1"), b"bad key *** and ***!");
+        assert_eq!(redact(b"nothing".to_vec(), b"sk-1"), b"nothing");
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub async fn run(env: &Env, stdout: Box<dyn Write + Send>) -> Result<(), Failure
     if config.format == Format::Github {
         console.mask(config.api_key.expose());
     }
-    let http = http::Http::new(&config.api_key).map_err(|e| {
+    let http = http::Http::new(&config.api_key, config.api_url.scheme() == "http").map_err(|e| {
         let failure = Failure::Api(e);
         console.error("buildgate", &failure.to_string());
         failure
@@ -89,6 +89,17 @@ fn key_hint(config: &Config) -> &'static str {
 }
 
 fn report_config_errors(env: &Env, errors: &config::ConfigErrors, stdout: Box<dyn Write + Send>) {
+    // A key pasted into the wrong variable must not be echoed back.
+    let keys: Vec<&str> =
+        ["BUILDGATE_API_KEY", "PIPECAT_API_KEY", "PRIME_API_KEY"].iter().filter_map(|k| env.get(k)).collect();
+    let redact = |text: String| keys.iter().fold(text, |t, k| t.replace(k.trim(), "***"));
+    let errors = config::ConfigErrors(
+        errors
+            .0
+            .iter()
+            .map(|e| config::ConfigError { variable: e.variable.clone(), message: redact(e.message.clone()) })
+            .collect(),
+    );
     eprintln!("buildgate: invalid configuration:");
     for e in &errors.0 {
         eprintln!("  {e}");
@@ -118,7 +129,7 @@ fn print_plan(config: &Config, urls: &[String], console: &mut Console) {
         base_delays(config.poll_interval, config.poll_max_interval, 6).into_iter().map(format_duration).collect();
     let outputs = match (&config.output_file, config.format) {
         (Some(path), _) => format!("appended to {}", path.display()),
-        (None, Format::Github) => "none: GITHUB_OUTPUT is not set".to_string(),
+        (None, Format::Github) => "printed on stdout as name=value lines (GITHUB_OUTPUT is not set)".to_string(),
         (None, _) => "printed on stdout as name=value lines".to_string(),
     };
     console.line("buildgate dry run: the configuration is valid; no request is made.");
@@ -279,7 +290,10 @@ fn finish(
     }
     let mut pending = Vec::new();
     outputs.print_pending(&mut pending);
-    console.raw(&String::from_utf8_lossy(&pending));
+    // Through the dialect, so no value can pass for a CI command.
+    for line in String::from_utf8_lossy(&pending).lines() {
+        console.line(line);
+    }
     if let Some(path) = &config.summary_file {
         let summary = Summary {
             provider: config.provider.name(),

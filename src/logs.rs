@@ -14,9 +14,6 @@ pub const BASE_LIMIT: usize = 500;
 pub const MAX_LIMIT: usize = 10_000;
 /// Lines repeated outside any group when a build fails.
 pub const FAILURE_TAIL_LINES: usize = 30;
-/// Ticks without a logs read while the log is quiet: the window still holds what they would
-/// have shown, so this saves requests and loses nothing.
-pub const QUIET_TICKS_SKIPPED: u32 = 2;
 
 /// A fast 64-bit hash of a line; equal hashes are always confirmed by comparing the text.
 pub fn line_hash(line: &str) -> u64 {
@@ -207,9 +204,6 @@ pub struct LogStream {
     cap_reported: bool,
     failing_reported: bool,
     recent: VecDeque<String>,
-    /// The last read brought less than a quarter of its window: the log is quiet.
-    quiet: bool,
-    skipped: u32,
 }
 
 impl LogStream {
@@ -228,20 +222,7 @@ impl LogStream {
             cap_reported: false,
             failing_reported: false,
             recent: VecDeque::new(),
-            quiet: false,
-            skipped: 0,
         }
-    }
-
-    /// Whether this tick reads the logs: every tick while they are busy, every
-    /// `QUIET_TICKS_SKIPPED + 1`-th while they are quiet.
-    pub fn due(&mut self) -> bool {
-        if self.quiet && self.skipped < QUIET_TICKS_SKIPPED {
-            self.skipped += 1;
-            return false;
-        }
-        self.skipped = 0;
-        true
     }
 
     /// The last lines of the log, for the failure report.
@@ -283,7 +264,6 @@ impl LogStream {
                     }
                     let new = window.len() - from;
                     self.print(console, &window[from..], logs_url);
-                    self.quiet = new < self.limit / 4;
                     self.limit = self.limits.next(self.limit, new);
                     return;
                 }
@@ -292,6 +272,10 @@ impl LogStream {
     }
 
     fn report_failure(&mut self, console: &mut Console, e: &FetchError) {
+        // A window too large to read (over 8 MiB) would stay so: back to the first size.
+        if matches!(e, FetchError::Unreadable { .. }) {
+            self.limit = self.limits.base;
+        }
         if !self.failing_reported {
             self.failing_reported = true;
             let reason = match e {

@@ -113,7 +113,7 @@ impl<P: Provider> Wait<'_, P> {
 
     /// Sleeps for `delay`, or until the deadline if that comes first; says whether it came.
     async fn pause(&self, delay: Duration) -> bool {
-        let wake = Instant::now() + delay;
+        let wake = Instant::now().checked_add(delay).unwrap_or(self.deadline());
         if wake >= self.deadline() {
             sleep_until(self.deadline()).await;
             true
@@ -136,7 +136,10 @@ impl<P: Provider> Wait<'_, P> {
         let mut retry = Retry::default();
         let mut at_deadline = Instant::now() >= self.deadline();
         loop {
-            let delay = match self.provider.find_by_context_hash(hash, region, self.request_until(at_deadline)).await {
+            let last_until = self.request_until(at_deadline);
+            let deadline = if at_deadline { last_until } else { self.deadline() };
+            let found = self.provider.find_by_context_hash(hash, region, self.config.request_timeout, deadline).await;
+            let delay = match found {
                 Ok(Some(found)) => {
                     self.console.line(&format!(
                         "Picked build {} (created {}): the newest of {} with context hash {hash}{in_region}",
@@ -165,7 +168,8 @@ impl<P: Provider> Wait<'_, P> {
         let mut warned_unknown: Vec<String> = Vec::new();
         let mut at_deadline = Instant::now() >= self.deadline();
         loop {
-            let delay = match self.provider.snapshot(id, self.request_until(at_deadline)).await {
+            let until = self.request_until(at_deadline);
+            let delay = match self.provider.snapshot(id, until).await {
                 Ok(snapshot) => {
                     retry.recovered(self.console);
                     let changed = self.report_changes(&snapshot);
@@ -177,7 +181,9 @@ impl<P: Provider> Wait<'_, P> {
                         ));
                     }
                     if snapshot.state != BuildState::Pending {
-                        self.read_logs(id, &snapshot, at_deadline).await;
+                        // At the deadline the last logs read shares the status read's budget.
+                        let logs_until = if at_deadline { until } else { self.request_until(false) };
+                        self.read_logs(id, &snapshot, logs_until).await;
                     }
                     let done = snapshot.state.is_terminal();
                     self.progress.last = Some(snapshot);
@@ -204,13 +210,8 @@ impl<P: Provider> Wait<'_, P> {
         }
     }
 
-    /// Reads the logs when they are due, and always on the last read (build ended or deadline).
-    async fn read_logs(&mut self, id: &str, snapshot: &Snapshot, at_deadline: bool) {
-        let until = self.request_until(at_deadline);
-        let last = at_deadline || snapshot.state.is_terminal();
-        if let Some(logs) = self.progress.logs.as_mut()
-            && (logs.due() || last)
-        {
+    async fn read_logs(&mut self, id: &str, snapshot: &Snapshot, until: Instant) {
+        if let Some(logs) = self.progress.logs.as_mut() {
             logs.read(self.provider, id, until, self.console, snapshot.logs_url.as_deref()).await;
         }
     }

@@ -184,3 +184,33 @@ fn no_color_means_no_escape_sequences() {
     let coloured = quick(&api, &[]);
     assert!(coloured.stdout.contains("\x1b[36m"), "CI logs get colour by default");
 }
+
+#[test]
+fn an_absurd_retry_after_neither_crashes_nor_outlives_the_deadline() {
+    let api = with_fault(FaultKind::retry_after(503, "18446744073709551615"), 1);
+    let run = quick(&api, &[("BUILDGATE_TIMEOUT", "600ms")]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn a_key_echoed_by_the_api_is_never_shown() {
+    let echo = format!("{{\"error\":\"Invalid API key {DEFAULT_API_KEY}\",\"code\":\"UNAUTHORIZED\"}}");
+    for format in ["plain", "gitlab", "github"] {
+        let api = with_fault(FaultKind::Status { code: 401, body: echo.clone(), headers: vec![] }, 1);
+        // run_env fails the test if the key shows anywhere (stdout, stderr, outputs, summary).
+        let run = quick(&api, &[("BUILDGATE_FORMAT", format), ("BUILDGATE_LOG_LEVEL", "trace")]);
+        assert_eq!(run.code, 3);
+        assert!(run.stdout.contains("Invalid API key ***"), "{format}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn no_proxy_sees_the_token_of_a_loopback_http_api() {
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let api = FakeApi::start(Scenario::new().pipecat(succeeding()));
+    let run = quick(&api, &[("HTTP_PROXY", &proxy_url), ("http_proxy", &proxy_url), ("ALL_PROXY", &proxy_url)]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(proxy.accept().is_err(), "the proxy was never contacted");
+}

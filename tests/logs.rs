@@ -137,7 +137,8 @@ fn hostile_log_lines_cannot_touch_gitlab_sections() {
     let api = FakeApi::start(Scenario::new().pipecat(hostile_build()));
     let run = gate(&api, &[("BUILDGATE_FORMAT", "gitlab")]);
     assert_eq!(run.code, 0);
-    assert!(!run.stdout.contains('\r') || run.stdout.matches('\r').count() == run.stdout.matches("section_").count());
+    // CRs remain only in the gate's own markers (`…\r\e[0K`).
+    assert_eq!(run.stdout.matches('\r').count(), 2, "{:?}", run.stdout);
     let markers: Vec<&str> =
         run.stdout.lines().filter(|l| l.contains("section_start:") || l.contains("section_end:")).collect();
     // One group for the whole log: exactly its own start and end marker survive.
@@ -227,23 +228,6 @@ fn logs_are_not_read_before_the_build_starts_nor_when_disabled() {
     let api = FakeApi::start(Scenario::new().pipecat(build));
     gate(&api, &[("BUILDGATE_LOGS", "false")]);
     assert!(api.requests().iter().all(|r| !r.path.ends_with("/logs")));
-}
-
-#[test]
-fn a_quiet_log_is_read_every_third_tick_and_loses_nothing() {
-    let mut build = PipecatBuild::new(ID).step(ms(0), "building").step(ms(1500), "success");
-    for i in 0..30 {
-        build = build.log(ms(i * 50), &format!("quiet {i}"));
-    }
-    let api = FakeApi::start(Scenario::new().pipecat(build));
-    let run = gate(&api, &[("BUILDGATE_POLL_INTERVAL", "40ms"), ("BUILDGATE_POLL_MAX_INTERVAL", "40ms")]);
-    assert_eq!(run.code, 0);
-    let expected: Vec<String> = (0..30).map(|i| format!("quiet {i}")).collect();
-    assert_eq!(fenced_lines(&run.stdout), expected);
-    let requests = api.requests();
-    let status = requests.iter().filter(|r| r.path == format!("/v1/builds/{ID}")).count();
-    let logs = requests.iter().filter(|r| r.path.ends_with("/logs")).count();
-    assert!(logs * 2 < status, "{logs} logs reads for {status} status reads");
 }
 
 #[test]

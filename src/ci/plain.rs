@@ -1,6 +1,7 @@
 //! Plain text for a terminal or any other CI: no commands, a readable prefix per log line.
 
-use super::{Dialect, Session, without_cr};
+use super::github::gate_text;
+use super::{Dialect, Session};
 
 pub struct Plain {
     session: Session,
@@ -16,22 +17,24 @@ impl Plain {
     }
 }
 
+// Plain output may still end up in some CI's log (a GitHub job with `BUILDGATE_FORMAT=plain`):
+// the gate's own lines get GitHub's defusing too, which costs a plain terminal nothing.
 impl Dialect for Plain {
     fn line(&self, out: &mut String, text: &str) {
-        out.push_str(&without_cr(text));
+        out.push_str(&gate_text(text));
         out.push('\n');
     }
 
     fn status(&self, out: &mut String, elapsed: &str, text: &str) {
-        out.push_str(&format!("{} {}\n", self.paint("36", &format!("[{elapsed}]")), without_cr(text)));
+        out.push_str(&format!("{} {}\n", self.paint("36", &format!("[{elapsed}]")), gate_text(text)));
     }
 
     fn warning(&self, out: &mut String, text: &str) {
-        out.push_str(&format!("{} {}\n", self.paint("33", "warning:"), without_cr(text)));
+        out.push_str(&format!("{} {}\n", self.paint("33", "warning:"), gate_text(text)));
     }
 
     fn error(&self, out: &mut String, title: &str, text: &str) {
-        out.push_str(&format!("{} {}\n", self.paint("31", &format!("error: {title}:")), without_cr(text)));
+        out.push_str(&format!("{} {}\n", self.paint("31", &format!("error: {}:", gate_text(title))), gate_text(text)));
     }
 
     fn group_start(&self, out: &mut String, _id: usize, title: &str) {
@@ -42,7 +45,7 @@ impl Dialect for Plain {
 
     fn log_line(&self, out: &mut String, line: &str) {
         out.push_str("  | ");
-        out.push_str(&without_cr(line));
+        out.push_str(&super::github::defuse(line));
         out.push('\n');
     }
 

@@ -80,12 +80,14 @@ pub trait Provider {
     /// `None` when the API has no logs.
     async fn log_window(&self, id: &str, limit: usize, until: Instant) -> Option<Result<Vec<String>, FetchError>>;
 
-    /// The newest build with this context hash, if one exists yet.
+    /// The newest build with this context hash, if one exists yet. Each page's request ends
+    /// `page_timeout` after it starts, and by `deadline` at the latest.
     async fn find_by_context_hash(
         &self,
         hash: &str,
         region: Option<&str>,
-        until: Instant,
+        page_timeout: Duration,
+        deadline: Instant,
     ) -> Result<Option<Found>, FetchError>;
 }
 

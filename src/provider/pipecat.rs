@@ -1,5 +1,7 @@
 //! Pipecat Cloud's builds API: get a build, list builds by context hash, and read the log tail.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use tokio::time::Instant;
 
@@ -12,6 +14,8 @@ use reqwest::Url;
 
 /// Builds per page when listing by context hash: the API's maximum.
 const PAGE_SIZE: usize = 100;
+/// Pages read at most in one search (10 000 builds), so a list that never ends cannot hold the gate.
+const MAX_PAGES: usize = 100;
 
 pub struct Pipecat {
     http: Http,
@@ -158,13 +162,14 @@ fn snapshot_of(requested_id: &str, build: BuildDto) -> Result<Snapshot, FetchErr
     })
 }
 
-/// Sorts newest first by `createdAt`, ties by `updatedAt` (both RFC 3339; unreadable ones last).
-fn newest(builds: &[BuildDto]) -> Option<&BuildDto> {
+/// Whether `build` is newer than `best` by `createdAt`, ties by `updatedAt` (RFC 3339; an
+/// unreadable time counts as oldest; a build without an id never wins).
+fn newer(build: &BuildDto, best: Option<&BuildDto>) -> bool {
     let key = |b: &BuildDto| {
         let at = |t: &Option<String>| t.as_deref().and_then(super::parse_rfc3339).unwrap_or(i64::MIN);
         (at(&b.created_at), at(&b.updated_at))
     };
-    builds.iter().filter(|b| b.id.is_some()).max_by_key(|b| key(b))
+    build.id.is_some() && best.is_none_or(|best| key(build) > key(best))
 }
 
 impl Provider for Pipecat {
@@ -213,25 +218,35 @@ impl Provider for Pipecat {
         &self,
         hash: &str,
         region: Option<&str>,
-        until: Instant,
+        page_timeout: Duration,
+        deadline: Instant,
     ) -> Result<Option<Found>, FetchError> {
-        let mut builds = Vec::new();
-        loop {
-            let url = self.list_url(hash, region, builds.len());
+        let (mut seen, mut best): (usize, Option<BuildDto>) = (0, None);
+        for _ in 0..MAX_PAGES {
+            let url = self.list_url(hash, region, seen);
+            let until = (Instant::now() + page_timeout).min(deadline);
             let answer = self.get(url, until, &format!("the builds with context hash {hash}")).await?;
             let page: ListBuildsResponse = parse_json(&answer, "list builds")?;
             let got = page.builds.len();
-            builds.extend(page.builds);
-            let total = page.total.unwrap_or(builds.len());
-            if got == 0 || builds.len() >= total {
+            seen += got;
+            // Only the newest so far is kept, however many pages there are.
+            for build in page.builds {
+                if newer(&build, best.as_ref()) {
+                    best = Some(build);
+                }
+            }
+            if got == 0 || seen >= page.total.unwrap_or(seen) {
                 break;
             }
         }
-        Ok(newest(&builds).map(|b| Found {
-            id: b.id.clone().unwrap_or_default(),
-            created_at: b.created_at.clone().unwrap_or_else(|| "unknown".into()),
-            matched: builds.len(),
-        }))
+        let Some(build) = best else { return Ok(None) };
+        let id = build.id.unwrap_or_default();
+        if !crate::config::is_uuid(&id) {
+            return Err(FetchError::Unreadable {
+                reason: format!("the newest listed build has an id that is not a UUID: {id:?}"),
+            });
+        }
+        Ok(Some(Found { id, created_at: build.created_at.unwrap_or_else(|| "unknown".into()), matched: seen }))
     }
 }
 
@@ -287,6 +302,7 @@ mod tests {
             {"createdAt": "2030-01-01T00:00:00Z"}
         ]))
         .unwrap();
-        assert_eq!(newest(&builds).and_then(|b| b.id.as_deref()), Some("tie-late"));
+        let best = builds.iter().fold(None, |best, b| if newer(b, best) { Some(b) } else { best });
+        assert_eq!(best.and_then(|b| b.id.as_deref()), Some("tie-late"));
     }
 }

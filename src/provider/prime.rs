@@ -124,14 +124,24 @@ fn snapshot_of(requested_id: &str, build: BuildDto) -> Result<Snapshot, FetchErr
             .and_then(|a| a.error_message.clone())
             .or_else(|| failing.and_then(|a| a.error_message.clone()))
             .or(build.error_message),
-        parts: artifacts
-            .iter()
-            .map(|a| {
-                let kind = a.artifact_type.clone().unwrap_or_else(|| "CONTAINER_IMAGE".into());
-                (format!("artifact {kind}"), a.status.clone().unwrap_or_else(|| "unknown".into()))
-            })
-            .collect(),
+        parts: part_statuses(&artifacts),
     })
+}
+
+/// `artifact KIND: STATUS` per artifact; a kind that repeats gets its position, so each part
+/// keeps a name of its own from poll to poll.
+fn part_statuses(artifacts: &[ArtifactDto]) -> Vec<(String, String)> {
+    let kind = |a: &ArtifactDto| a.artifact_type.clone().unwrap_or_else(|| "UNKNOWN".into());
+    artifacts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let repeated = artifacts.iter().filter(|b| kind(b) == kind(a)).count() > 1;
+            let name =
+                if repeated { format!("artifact {} #{}", kind(a), i + 1) } else { format!("artifact {}", kind(a)) };
+            (name, a.status.clone().unwrap_or_else(|| "unknown".into()))
+        })
+        .collect()
 }
 
 impl Provider for Prime {
@@ -155,7 +165,13 @@ impl Provider for Prime {
         None
     }
 
-    async fn find_by_context_hash(&self, _: &str, _: Option<&str>, _: Instant) -> Result<Option<Found>, FetchError> {
+    async fn find_by_context_hash(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: std::time::Duration,
+        _: Instant,
+    ) -> Result<Option<Found>, FetchError> {
         Err(FetchError::Refused { message: "Prime Intellect builds cannot be found by context hash".into() })
     }
 }
@@ -182,6 +198,11 @@ mod tests {
             (BuildState::Succeeded, Some("reg/img:1"), Some(65))
         );
         assert_eq!(s.parts[0], ("artifact VM_SANDBOX".to_string(), "FAILED".to_string()));
+        let twins = snapshot(serde_json::json!({"status": "BUILDING", "artifacts": [
+            {"artifactType": "VM_SANDBOX", "status": "BUILDING"}, {"artifactType": "VM_SANDBOX", "status": "PENDING"}
+        ]}));
+        assert_eq!(twins.parts[0].0, "artifact VM_SANDBOX #1");
+        assert_eq!(twins.parts[1].0, "artifact VM_SANDBOX #2");
     }
 
     #[test]
