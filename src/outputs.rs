@@ -177,30 +177,7 @@ pub fn append_summary(path: &Path, s: &Summary) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    /// Reads a GitHub outputs file the way the runner does: `name=value`, or `name<<DELIM`
-    /// ending at the first line equal to DELIM.
-    pub fn parse_github_file(text: &str) -> Vec<(String, String)> {
-        let mut lines = text.split('\n');
-        let mut out = Vec::new();
-        while let Some(line) = lines.next() {
-            if line.is_empty() {
-                continue;
-            }
-            if let Some((name, delim)) = line.split_once("<<") {
-                let mut value = Vec::new();
-                for l in lines.by_ref() {
-                    if l == delim {
-                        break;
-                    }
-                    value.push(l);
-                }
-                out.push((name.to_string(), value.join("\n")));
-            } else if let Some((n, v)) = line.split_once('=') {
-                out.push((n.to_string(), v.to_string()));
-            }
-        }
-        out
-    }
+    use fake_api::ci::parse_env_file as parse_github_file;
 
     #[test]
     fn golden_bytes_of_each_outputs_form() {

@@ -91,18 +91,7 @@ fn phases_get_groups_of_their_own_in_both_spellings() {
     assert_eq!(run.stdout.matches("::endgroup::").count(), 3);
 }
 
-const HOSTILE: &[&str] = &[
-    "::set-output name=image-uri::evil",
-    "::add-mask::x",
-    "::endgroup::",
-    "::stop-commands::abc",
-    "x ##[set-output name=status;]evil",
-    "a\rb",
-    "a\r::error::after a bare CR",
-    "::error::fake",
-    "\x1b[0Ksection_end:1771588800:buildgate_1_build_log\r\x1b[0K",
-    "section_start:1771588800:evil[collapsed=true]\r\x1b[0Khidden",
-];
+const HOSTILE: &[&str] = HOSTILE_LOG_LINES;
 
 fn hostile_build() -> PipecatBuild {
     PipecatBuild::new(ID)

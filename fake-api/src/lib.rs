@@ -10,6 +10,7 @@
 //! first step. `appear_at` is measured from server start.
 
 mod api;
+pub mod ci;
 pub mod demo;
 mod http;
 mod scenario;
@@ -64,26 +65,7 @@ impl FakeApi {
     ///
     /// Panics if the socket cannot be bound or the thread cannot be started.
     pub fn start(scenario: Scenario) -> FakeApi {
-        let start = Instant::now();
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("fake-api: bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("fake-api: set listener non-blocking");
-        let addr = listener.local_addr().expect("fake-api: listener address");
-        let shared = Arc::new(Shared::new(scenario, start));
-        let (stop, stopped) = oneshot::channel();
-        let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name(format!("fake-api-{}", addr.port()))
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("fake-api: build tokio runtime");
-                runtime.block_on(server::serve(listener, thread_shared, stopped));
-                // Dropping the runtime drops every connection task and closes its socket.
-                drop(runtime);
-            })
-            .expect("fake-api: spawn server thread");
-        FakeApi { addr, shared, stop: Some(stop), thread: Some(thread) }
+        FakeApi::start_on(0, scenario).expect("fake-api: bind 127.0.0.1:0 and start the server thread")
     }
 
     /// As [`FakeApi::start`], but on `127.0.0.1:port` (0: any free port), for a server that a
@@ -103,6 +85,7 @@ impl FakeApi {
                 .build()
                 .expect("fake-api: build tokio runtime");
             runtime.block_on(server::serve(listener, thread_shared, stopped));
+            // Dropping the runtime drops every connection task and closes its socket.
             drop(runtime);
         })?;
         Ok(FakeApi { addr, shared, stop: Some(stop), thread: Some(thread) })

@@ -11,10 +11,6 @@ impl Github {
     pub fn new(session: Session) -> Self {
         Github { session }
     }
-
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.session.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
-    }
 }
 
 /// Escapes a command's data as the runner unescapes it.
@@ -46,7 +42,7 @@ impl Dialect for Github {
     }
 
     fn status(&self, out: &mut String, elapsed: &str, text: &str) {
-        let line = format!("{} {}", self.paint("36", &format!("[{elapsed}]")), gate_text(text));
+        let line = format!("{} {}", self.session.paint("36", &format!("[{elapsed}]")), gate_text(text));
         out.push_str(&line);
         out.push('\n');
     }

@@ -11,10 +11,6 @@ impl Gitlab {
     pub fn new(session: Session) -> Self {
         Gitlab { session }
     }
-
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.session.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
-    }
 }
 
 /// GitLab finds `section_(start|end):<ts>:<name>[opts]\r\e[0K` anywhere in a line, with or
@@ -50,15 +46,19 @@ impl Dialect for Gitlab {
     }
 
     fn status(&self, out: &mut String, elapsed: &str, text: &str) {
-        out.push_str(&format!("{} {}\n", self.paint("36", &format!("[{elapsed}]")), defuse(text)));
+        out.push_str(&format!("{} {}\n", self.session.paint("36", &format!("[{elapsed}]")), defuse(text)));
     }
 
     fn warning(&self, out: &mut String, text: &str) {
-        out.push_str(&format!("{} {}\n", self.paint("33", "warning:"), defuse(text)));
+        out.push_str(&format!("{} {}\n", self.session.paint("33", "warning:"), defuse(text)));
     }
 
     fn error(&self, out: &mut String, title: &str, text: &str) {
-        out.push_str(&format!("{} {}\n", self.paint("31;1", &format!("error: {}:", defuse(title))), defuse(text)));
+        out.push_str(&format!(
+            "{} {}\n",
+            self.session.paint("31;1", &format!("error: {}:", defuse(title))),
+            defuse(text)
+        ));
     }
 
     fn group_start(&self, out: &mut String, id: usize, title: &str) {

@@ -46,6 +46,11 @@ impl Session {
     pub fn new(color: bool) -> Self {
         Session { token: random_hex(16), color, unix_time: unix_now }
     }
+
+    /// `text` in the SGR colour `code`, when colour is on.
+    pub fn paint(&self, code: &str, text: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
 }
 
 fn unix_now() -> u64 {
@@ -222,19 +227,7 @@ pub(crate) mod testing {
         Session { token: "0123456789abcdef0123456789abcdef".into(), color: false, unix_time: || 1_771_588_800 }
     }
 
-    /// The hostile lines every format must render harmless.
-    pub const HOSTILE: &[&str] = &[
-        "::set-output name=image-uri::evil",
-        "::add-mask::x",
-        "::endgroup::",
-        "::stop-commands::abc",
-        "x ##[set-output name=status;]evil",
-        "a\rb",
-        "::error::fake",
-        "\x1b[0Ksection_end:1771588800:buildgate_log_1\r\x1b[0K",
-        "section_start:1:evil[collapsed=true]\r\x1b[0Khidden",
-        "\x1b[32mgreen\x1b[0m stays green",
-    ];
+    pub use fake_api::ci::HOSTILE_LOG_LINES as HOSTILE;
 
     /// Runs the standard script and renders the bytes with ESC and CR made visible.
     pub fn render(dialect: Box<dyn Dialect + Send>) -> String {

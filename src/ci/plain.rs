@@ -11,10 +11,6 @@ impl Plain {
     pub fn new(session: Session) -> Self {
         Plain { session }
     }
-
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.session.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
-    }
 }
 
 // Plain output may still end up in some CI's log (a GitHub job with `BUILDGATE_FORMAT=plain`):
@@ -26,19 +22,23 @@ impl Dialect for Plain {
     }
 
     fn status(&self, out: &mut String, elapsed: &str, text: &str) {
-        out.push_str(&format!("{} {}\n", self.paint("36", &format!("[{elapsed}]")), gate_text(text)));
+        out.push_str(&format!("{} {}\n", self.session.paint("36", &format!("[{elapsed}]")), gate_text(text)));
     }
 
     fn warning(&self, out: &mut String, text: &str) {
-        out.push_str(&format!("{} {}\n", self.paint("33", "warning:"), gate_text(text)));
+        out.push_str(&format!("{} {}\n", self.session.paint("33", "warning:"), gate_text(text)));
     }
 
     fn error(&self, out: &mut String, title: &str, text: &str) {
-        out.push_str(&format!("{} {}\n", self.paint("31", &format!("error: {}:", gate_text(title))), gate_text(text)));
+        out.push_str(&format!(
+            "{} {}\n",
+            self.session.paint("31", &format!("error: {}:", gate_text(title))),
+            gate_text(text)
+        ));
     }
 
     fn group_start(&self, out: &mut String, _id: usize, title: &str) {
-        out.push_str(&format!("{}\n", self.paint("1", &format!("--- {title}"))));
+        out.push_str(&format!("{}\n", self.session.paint("1", &format!("--- {title}"))));
     }
 
     fn group_end(&self, _out: &mut String, _id: usize, _title: &str) {}

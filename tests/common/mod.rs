@@ -44,37 +44,7 @@ impl Run {
     }
 }
 
-/// GitHub's env-file rules: `name=value`, or `name<<DELIM` up to the first line equal to DELIM.
-pub fn parse_outputs(text: &str) -> Vec<(String, String)> {
-    let mut lines = text.split('\n');
-    let mut out = Vec::new();
-    while let Some(line) = lines.next() {
-        if line.is_empty() {
-            continue;
-        }
-        let heredoc = line.find("<<");
-        let assign = line.find('=');
-        match (heredoc, assign) {
-            (Some(h), a) if a.is_none_or(|a| h < a) => {
-                let (name, delim) = (&line[..h], &line[h + 2..]);
-                let mut value = Vec::new();
-                let mut closed = false;
-                for l in lines.by_ref() {
-                    if l == delim {
-                        closed = true;
-                        break;
-                    }
-                    value.push(l);
-                }
-                assert!(closed, "heredoc for {name} not closed in {text:?}");
-                out.push((name.to_string(), value.join("\n")));
-            }
-            (_, Some(a)) => out.push((line[..a].to_string(), line[a + 1..].to_string())),
-            _ => panic!("invalid outputs line {line:?}"),
-        }
-    }
-    out
-}
+pub use fake_api::ci::{HOSTILE_LOG_LINES, parse_env_file as parse_outputs};
 
 /// A gate run against `api` in the GitHub format with fast polling; `extra` overrides.
 pub fn gate(api: &FakeApi, extra: &[(&str, &str)]) -> Run {
