@@ -123,6 +123,11 @@ fn main() -> ExitCode {
             return usage(&format!("{tool} is needed (Debian: apt-get install time)"));
         }
     }
+    for tool in ["curl", "jq"] {
+        if !Command::new(tool).arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success()) {
+            return usage(&format!("the docs loop needs {tool} (Debian: apt-get install {tool})"));
+        }
+    }
     describe(&build, second);
     let mut results = Vec::new();
     for contender in [Contender::Buildgate, Contender::DocsLoop] {

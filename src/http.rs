@@ -65,7 +65,9 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
         if response.status().is_redirection() {
-            let to = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("?").to_string();
+            let to =
+                response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("?").as_bytes().to_vec();
+            let to = String::from_utf8_lossy(&redact(to, &self.key)).into_owned();
             return Err(FetchError::Refused {
                 message: format!(
                     "the API answered {status} redirecting to {to}; buildgate sends the token only to \

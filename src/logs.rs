@@ -202,6 +202,7 @@ pub struct LogStream {
     printed: usize,
     max_lines: usize,
     cap_reported: bool,
+    gap_reported: bool,
     failing_reported: bool,
     recent: VecDeque<String>,
 }
@@ -220,6 +221,7 @@ impl LogStream {
             printed: 0,
             max_lines,
             cap_reported: false,
+            gap_reported: false,
             failing_reported: false,
             recent: VecDeque::new(),
         }
@@ -253,7 +255,10 @@ impl LogStream {
             match self.limits.decide(self.tail.align(&window, self.limit), self.limit) {
                 Decision::Refetch(limit) => self.limit = limit,
                 Decision::Print { from, gap } => {
-                    if gap {
+                    // One marker per stretch of unsure reads, not one per tick.
+                    let first_of_stretch = gap && !self.gap_reported;
+                    self.gap_reported = gap;
+                    if first_of_stretch {
                         let whereto = logs_url.map(|u| format!("; the full log is at {u}")).unwrap_or_default();
                         let what = if self.tail.seen() == 0 { "earlier" } else { "some" };
                         console.warning(&format!(

@@ -147,7 +147,10 @@ impl<P: Provider> Wait<'_, P> {
                     ));
                     return Ok(found.id);
                 }
-                Ok(None) => schedule.next_delay(),
+                Ok(None) => {
+                    retry.recovered(self.console);
+                    schedule.next_delay()
+                }
                 Err(e) => retry.handle(e, &mut schedule, self.console)?,
             };
             if at_deadline {
@@ -180,15 +183,15 @@ impl<P: Provider> Wait<'_, P> {
                             snapshot.provider_status
                         ));
                     }
+                    // Known before the logs read, so a signal during it still reports this status.
+                    self.progress.last = Some(snapshot.clone());
                     if snapshot.state != BuildState::Pending {
                         // At the deadline the last logs read shares the status read's budget.
                         let logs_until = if at_deadline { until } else { self.request_until(false) };
                         self.read_logs(id, &snapshot, logs_until).await;
                     }
-                    let done = snapshot.state.is_terminal();
-                    self.progress.last = Some(snapshot);
-                    if done {
-                        return Ok(self.progress.last.clone().expect("just set"));
+                    if snapshot.state.is_terminal() {
+                        return Ok(snapshot);
                     }
                     if changed {
                         schedule.reset();

@@ -12,8 +12,8 @@ fn scripted(build: PipecatBuild) -> FakeApi {
 fn succeeding() -> PipecatBuild {
     PipecatBuild::new(ID)
         .step(ms(0), "pending")
-        .step(ms(60), "building")
-        .step(ms(200), "success")
+        .step(ms(100), "building")
+        .step(ms(500), "success")
         .image_uri("123.dkr.ecr.us-west-2.amazonaws.com/pipecat/org:abc")
         .duration_seconds(95)
         .logs_url("https://console.example/codebuild/1")
@@ -125,7 +125,8 @@ fn rate_limits_are_retried_after_the_time_the_api_asks() {
 
 #[test]
 fn retry_after_as_an_http_date_is_honoured() {
-    let when = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
+    // HTTP dates have whole seconds: 3 s ahead leaves at least 2 s once cut, whatever startup takes.
+    let when = std::time::SystemTime::now() + std::time::Duration::from_secs(3);
     let api = FakeApi::start(
         Scenario::new().pipecat(succeeding()).fault(Fault::new(Route::GetBuild, FaultKind::retry_after_at(503, when))),
     );
@@ -307,6 +308,7 @@ fn plain_prints_outputs_after_the_result() {
     let mut cmd = assert_cmd::Command::cargo_bin("buildgate").unwrap();
     cmd.env_clear().current_dir(dir.path()).envs(env).timeout(std::time::Duration::from_secs(60));
     let out = cmd.output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(DEFAULT_API_KEY));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let tail: Vec<&str> = stdout.lines().rev().take(7).collect();

@@ -49,11 +49,11 @@ fn start(api: &FakeApi, as_pid_one: bool) -> Started {
 /// Waits (bounded) until the gate has streamed log lines, i.e. a group is open.
 fn wait_until_streaming(api: &FakeApi) {
     let start = Instant::now();
-    while !api.requests().iter().any(|r| r.path.ends_with("/logs")) {
+    // Two logs reads: the first has been answered and printed by the time the second comes.
+    while api.requests().iter().filter(|r| r.path.ends_with("/logs")).count() < 2 {
         assert!(start.elapsed() < Duration::from_secs(20), "the gate never read the logs");
         std::thread::sleep(ms(10));
     }
-    std::thread::sleep(ms(100));
 }
 
 /// The gate's pid: the child itself, or unshare's child (PID 1 inside its namespace).

@@ -127,7 +127,7 @@ fn pipecat_timeline_progresses_on_the_build_clock() {
 fn logs_are_a_sliding_tail() {
     let api = FakeApi::start(
         Scenario::new()
-            .pipecat(PipecatBuild::new(ID1).logs(ms(0), ["a", "b", "c"]).log(ms(150), "d").log(ms(150), "e"))
+            .pipecat(PipecatBuild::new(ID1).logs(ms(0), ["a", "b", "c"]).log(ms(1500), "d").log(ms(1500), "e"))
             .pipecat(PipecatBuild::new(ID2).log(ms(0), "x").log_objects(true)),
     );
     let path = format!("/v1/builds/{ID1}/logs");

@@ -14,33 +14,63 @@ pub struct Prime {
     key_source: &'static str,
 }
 
-/// The API mixes camelCase and snake_case names: both are read.
+/// The API mixes camelCase and snake_case names: both are read, as separate fields so that an
+/// answer carrying both spellings is still readable (camelCase wins).
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct BuildDto {
     #[serde(default, deserialize_with = "lenient")]
     id: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     status: Option<String>,
-    #[serde(default, alias = "started_at", rename = "startedAt", deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient")]
     started_at: Option<String>,
-    #[serde(default, alias = "completed_at", rename = "completedAt", deserialize_with = "lenient")]
+    #[serde(default, rename = "started_at", deserialize_with = "lenient")]
+    started_at_snake: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     completed_at: Option<String>,
-    #[serde(default, alias = "error_message", rename = "errorMessage", deserialize_with = "lenient")]
+    #[serde(default, rename = "completed_at", deserialize_with = "lenient")]
+    completed_at_snake: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     error_message: Option<String>,
+    #[serde(default, rename = "error_message", deserialize_with = "lenient")]
+    error_message_snake: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     artifacts: Option<Vec<ArtifactDto>>,
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ArtifactDto {
-    #[serde(default, alias = "artifact_type", rename = "artifactType", deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient")]
     artifact_type: Option<String>,
+    #[serde(default, rename = "artifact_type", deserialize_with = "lenient")]
+    artifact_type_snake: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     status: Option<String>,
-    #[serde(default, alias = "full_image_path", rename = "fullImagePath", deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient")]
     full_image_path: Option<String>,
-    #[serde(default, alias = "error_message", rename = "errorMessage", deserialize_with = "lenient")]
+    #[serde(default, rename = "full_image_path", deserialize_with = "lenient")]
+    full_image_path_snake: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     error_message: Option<String>,
+    #[serde(default, rename = "error_message", deserialize_with = "lenient")]
+    error_message_snake: Option<String>,
+}
+
+impl ArtifactDto {
+    /// The OpenAPI's default for a missing `artifactType` is `CONTAINER_IMAGE`.
+    fn kind(&self) -> &str {
+        self.artifact_type.as_deref().or(self.artifact_type_snake.as_deref()).unwrap_or("CONTAINER_IMAGE")
+    }
+
+    fn image_path(&self) -> Option<String> {
+        self.full_image_path.clone().or_else(|| self.full_image_path_snake.clone())
+    }
+
+    fn error(&self) -> Option<String> {
+        self.error_message.clone().or_else(|| self.error_message_snake.clone())
+    }
 }
 
 /// `{detail}` (FastAPI) or `{errors: [{param, details}]}` (the documented 422 body).
@@ -103,27 +133,29 @@ fn error_detail(body: &[u8]) -> String {
 }
 
 fn snapshot_of(requested_id: &str, build: BuildDto) -> Result<Snapshot, FetchError> {
-    let group_status = build
+    let provider_status = build
         .status
         .ok_or_else(|| FetchError::Unreadable { reason: "the build status answer has no readable `status`".into() })?;
     let artifacts = build.artifacts.unwrap_or_default();
-    let container = artifacts.iter().find(|a| a.artifact_type.as_deref() == Some("CONTAINER_IMAGE"));
-    // Container and VM sandbox artifacts can differ: the container image decides, when there is one.
-    let provider_status = container.and_then(|a| a.status.clone()).unwrap_or(group_status);
-    let state = state_of(&provider_status);
-    let failing = artifacts.iter().find(|a| a.status.as_deref() == Some("FAILED") && a.error_message.is_some());
+    let container = artifacts.iter().find(|a| a.kind() == "CONTAINER_IMAGE");
+    // Container and VM sandbox artifacts can differ: the container image decides, when there is
+    // one; `provider-status` stays the build's own status string.
+    let state = state_of(container.and_then(|a| a.status.as_deref()).unwrap_or(&provider_status));
+    let failing = artifacts.iter().find(|a| a.status.as_deref() == Some("FAILED") && a.error().is_some());
+    let (started, completed) =
+        (build.started_at.or(build.started_at_snake), build.completed_at.or(build.completed_at_snake));
     Ok(Snapshot {
         id: build.id.unwrap_or_else(|| requested_id.to_string()),
         state,
         provider_status,
-        image_uri: container.and_then(|a| a.full_image_path.clone()).filter(|_| state == BuildState::Succeeded),
-        duration_secs: seconds_between(build.started_at.as_deref(), build.completed_at.as_deref())
-            .filter(|_| state.is_terminal()),
+        image_uri: container.and_then(ArtifactDto::image_path).filter(|_| state == BuildState::Succeeded),
+        duration_secs: seconds_between(started.as_deref(), completed.as_deref()).filter(|_| state.is_terminal()),
         logs_url: None,
         error_message: container
-            .and_then(|a| a.error_message.clone())
-            .or_else(|| failing.and_then(|a| a.error_message.clone()))
-            .or(build.error_message),
+            .and_then(ArtifactDto::error)
+            .or_else(|| failing.and_then(ArtifactDto::error))
+            .or(build.error_message)
+            .or(build.error_message_snake),
         parts: part_statuses(&artifacts),
     })
 }
@@ -131,7 +163,7 @@ fn snapshot_of(requested_id: &str, build: BuildDto) -> Result<Snapshot, FetchErr
 /// `artifact KIND: STATUS` per artifact; a kind that repeats gets its position, so each part
 /// keeps a name of its own from poll to poll.
 fn part_statuses(artifacts: &[ArtifactDto]) -> Vec<(String, String)> {
-    let kind = |a: &ArtifactDto| a.artifact_type.clone().unwrap_or_else(|| "UNKNOWN".into());
+    let kind = |a: &ArtifactDto| a.kind().to_string();
     artifacts
         .iter()
         .enumerate()
@@ -213,6 +245,17 @@ mod tests {
         }));
         assert_eq!((s.state, s.error_message.as_deref()), (BuildState::Failed, Some("pip install failed")));
         let s = snapshot(serde_json::json!({"status": "FAILED", "error_message": "group failed", "artifacts": null}));
+        assert_eq!(s.error_message.as_deref(), Some("group failed"));
+        let both = snapshot(
+            serde_json::json!({"status": "FAILED", "errorMessage": "group failed", "error_message": "x",
+            "startedAt": "2026-02-20T12:00:00Z", "started_at": "2026-02-20T12:00:00Z", "completed_at": "2026-02-20T12:00:09Z",
+            "artifacts": [{"status": "FAILED"}]}),
+        );
+        assert_eq!(
+            (both.duration_secs, both.parts[0].0.as_str()),
+            (Some(9), "artifact CONTAINER_IMAGE"),
+            "an untyped artifact is the container"
+        );
         assert_eq!(s.error_message.as_deref(), Some("group failed"));
         assert_eq!(snapshot(serde_json::json!({"status": "WEIRD"})).state, BuildState::Unknown);
         assert_eq!(snapshot(serde_json::json!({"status": "UPLOADING"})).state, BuildState::Pending);
