@@ -529,7 +529,8 @@ fn boolean(variable: &str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
-fn format(value: Option<&str>, env: &Env) -> Result<Format, ConfigError> {
+/// `BUILDGATE_FORMAT`, with `auto` (or unset) detected from `GITHUB_ACTIONS` / `GITLAB_CI`.
+pub(crate) fn format(value: Option<&str>, env: &Env) -> Result<Format, ConfigError> {
     match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         None | Some("auto") if env.is_true("GITHUB_ACTIONS") => Ok(Format::Github),
         None | Some("auto") if env.is_true("GITLAB_CI") => Ok(Format::Gitlab),

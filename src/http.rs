@@ -33,7 +33,7 @@ pub enum FetchError {
 pub struct Http {
     client: Client,
     auth: HeaderValue,
-    key: Vec<u8>,
+    key: String,
 }
 
 impl Http {
@@ -51,7 +51,7 @@ impl Http {
             builder = builder.no_proxy();
         }
         let client = builder.build().map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-        Ok(Http { client, auth, key: key.expose().as_bytes().to_vec() })
+        Ok(Http { client, auth, key: key.expose().to_string() })
     }
 
     /// One GET, bounded by `timeout` from start to the last byte of the body.
@@ -65,9 +65,8 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
         if response.status().is_redirection() {
-            let to =
-                response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("?").as_bytes().to_vec();
-            let to = String::from_utf8_lossy(&redact(to, &self.key)).into_owned();
+            let to = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("?");
+            let to = to.replace(self.key.as_str(), "***");
             return Err(FetchError::Refused {
                 message: format!(
                     "the API answered {status} redirecting to {to}; buildgate sends the token only to \
@@ -85,7 +84,7 @@ impl Http {
             body.extend_from_slice(&chunk);
         }
         // An API may echo the token in an error: it must reach no message, output or log.
-        let body = redact(body, &self.key);
+        let body = redact(body, self.key.as_bytes());
         if status == 408 || status == 429 || (500..=599).contains(&status) {
             return Err(FetchError::Transient { reason: format!("HTTP {status}{}", excerpt(&body)), retry_after });
         }

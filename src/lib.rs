@@ -90,30 +90,16 @@ fn key_hint(config: &Config) -> &'static str {
 
 fn report_config_errors(env: &Env, errors: &config::ConfigErrors, stdout: Box<dyn Write + Send>) {
     // A key pasted into the wrong variable must not be echoed back.
-    let keys: Vec<&str> =
-        ["BUILDGATE_API_KEY", "PIPECAT_API_KEY", "PRIME_API_KEY"].iter().filter_map(|k| env.get(k)).collect();
-    let redact = |text: String| keys.iter().fold(text, |t, k| t.replace(k.trim(), "***"));
-    let errors = config::ConfigErrors(
-        errors
-            .0
-            .iter()
-            .map(|e| config::ConfigError { variable: e.variable.clone(), message: redact(e.message.clone()) })
-            .collect(),
-    );
+    let keys = ["BUILDGATE_API_KEY", "PIPECAT_API_KEY", "PRIME_API_KEY"].map(|k| env.get(k).map(str::trim));
+    let text = keys.iter().flatten().fold(errors.to_string(), |text, key| text.replace(key, "***"));
     eprintln!("buildgate: invalid configuration:");
-    for e in &errors.0 {
-        eprintln!("  {e}");
+    for line in text.lines() {
+        eprintln!("  {line}");
     }
     // In a GitHub job, also annotate, so the reason shows on the run's summary page.
-    let format = env.get("BUILDGATE_FORMAT").map(|f| f.trim().to_ascii_lowercase());
-    let github = match format.as_deref() {
-        Some("github") => true,
-        None | Some("auto") => env.get("GITHUB_ACTIONS") == Some("true"),
-        Some(_) => false,
-    };
-    if github {
+    if config::format(env.get("BUILDGATE_FORMAT"), env) == Ok(Format::Github) {
         let mut console = Console::new(ci::dialect(Format::Github, Session::new(false)), stdout);
-        console.error("buildgate configuration", &errors.to_string());
+        console.error("buildgate configuration", &text);
     }
 }
 
@@ -288,11 +274,9 @@ fn finish(
             write_error.get_or_insert_with(|| format!("cannot write the outputs file: {e}"));
         }
     }
-    let mut pending = Vec::new();
-    outputs.print_pending(&mut pending);
     // Through the dialect, so no value can pass for a CI command.
-    for line in String::from_utf8_lossy(&pending).lines() {
-        console.line(line);
+    for line in outputs.take_pending() {
+        console.line(&line);
     }
     if let Some(path) = &config.summary_file {
         let summary = Summary {

@@ -59,8 +59,8 @@ pub enum Alignment {
 /// What to do with a window.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
-    /// Print `window[from..]`; `gap` when lines before it may be missing.
-    Print { from: usize, gap: bool },
+    /// Print `window[from..]` (`gap`: lines before it may be missing), then read with `next_limit`.
+    Print { from: usize, gap: bool, next_limit: usize },
     /// Read again at once with this larger limit.
     Refetch(usize),
 }
@@ -79,19 +79,20 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Grows the window (×4) while alignment is unsure, as long as the API allows.
-    pub fn decide(&self, alignment: Alignment, limit: usize) -> Decision {
-        match alignment {
-            Alignment::NewFrom(from) => Decision::Print { from, gap: false },
-            Alignment::Unsure(_) | Alignment::Gap if limit < self.max => Decision::Refetch((limit * 4).min(self.max)),
-            Alignment::Unsure(from) => Decision::Print { from, gap: true },
-            Alignment::Gap => Decision::Print { from: 0, gap: true },
-        }
-    }
-
-    /// The limit for the next tick: a larger window is kept while bursts continue.
-    pub fn next(&self, limit: usize, new_lines: usize) -> usize {
-        if limit > self.base && new_lines < limit / 4 { (limit / 4).max(self.base) } else { limit }
+    /// Places a window read with `limit` against the printed tail. While alignment is unsure the
+    /// window grows (×4) as far as the API allows; a larger window is kept while bursts continue.
+    pub fn step(&self, tail: &Tail, window: &[String], limit: usize) -> Decision {
+        let (from, gap) = match tail.align(window, limit) {
+            Alignment::NewFrom(from) => (from, false),
+            Alignment::Unsure(_) | Alignment::Gap if limit < self.max => {
+                return Decision::Refetch((limit * 4).min(self.max));
+            }
+            Alignment::Unsure(from) => (from, true),
+            Alignment::Gap => (0, true),
+        };
+        let new_lines = window.len() - from;
+        let next_limit = if limit > self.base && new_lines < limit / 4 { (limit / 4).max(self.base) } else { limit };
+        Decision::Print { from, gap, next_limit }
     }
 }
 
@@ -209,10 +210,7 @@ pub struct LogStream {
 
 impl LogStream {
     pub fn new(max_lines: usize) -> Self {
-        LogStream::with_limits(max_lines, Limits::default())
-    }
-
-    pub fn with_limits(max_lines: usize, limits: Limits) -> Self {
+        let limits = Limits::default();
         LogStream {
             tail: Tail::with_capacity(limits.max),
             limits,
@@ -252,9 +250,9 @@ impl LogStream {
                 self.failing_reported = false;
                 console.line("The build logs can be read again");
             }
-            match self.limits.decide(self.tail.align(&window, self.limit), self.limit) {
+            match self.limits.step(&self.tail, &window, self.limit) {
                 Decision::Refetch(limit) => self.limit = limit,
-                Decision::Print { from, gap } => {
+                Decision::Print { from, gap, next_limit } => {
                     // One marker per stretch of unsure reads, not one per tick.
                     let first_of_stretch = gap && !self.gap_reported;
                     self.gap_reported = gap;
@@ -267,9 +265,8 @@ impl LogStream {
                             self.limits.max
                         ));
                     }
-                    let new = window.len() - from;
                     self.print(console, &window[from..], logs_url);
-                    self.limit = self.limits.next(self.limit, new);
+                    self.limit = next_limit;
                     return;
                 }
             }
@@ -408,7 +405,7 @@ mod tests {
     }
 
     /// A log growing in random bursts, full of repeats, read as a sliding tail on every tick with
-    /// the same align/decide/next steps the stream uses.
+    /// the same `Limits::step` the stream uses.
     fn simulate(seed: u64, limits: Limits, unique_per_mille: u64) -> Simulated {
         let mut rng = Rng(seed);
         let (mut log, mut printed, mut unsure) = (Vec::new(), Vec::new(), false);
@@ -432,17 +429,16 @@ mod tests {
             }
             loop {
                 let window = &log[log.len().saturating_sub(limit)..];
-                let alignment = tail.align(window, limit);
-                let at_max = limit == limits.max;
-                unsure |= at_max && matches!(alignment, Alignment::Unsure(_) | Alignment::Gap);
-                match limits.decide(alignment, limit) {
+                match limits.step(&tail, window, limit) {
                     Decision::Refetch(larger) => limit = larger,
-                    Decision::Print { from, .. } => {
+                    Decision::Print { from, gap, next_limit } => {
+                        // A gap is only ever reported once the largest window left it unsure.
+                        unsure |= gap;
                         for entry in &window[from..] {
                             tail.push(entry);
                             printed.push(entry.clone());
                         }
-                        limit = limits.next(limit, window.len() - from);
+                        limit = next_limit;
                         break;
                     }
                 }

@@ -48,12 +48,12 @@ impl Outputs {
         OpenOptions::new().create(true).append(true).open(path)?.write_all(entry.as_bytes())
     }
 
-    /// Prints outputs that have no file, as `name=value` lines.
-    pub fn print_pending(&mut self, out: &mut dyn Write) {
-        for (name, value) in self.pending.drain(..) {
-            let _ = out.write_all(plain_line(&name, &value).as_bytes());
-        }
-        let _ = out.flush();
+    /// The outputs that have no file, as `name=value` lines to print.
+    pub fn take_pending(&mut self) -> Vec<String> {
+        self.pending
+            .drain(..)
+            .map(|(name, value)| plain_line(&name, &value).trim_end_matches('\n').to_string())
+            .collect()
     }
 }
 

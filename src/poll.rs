@@ -136,8 +136,8 @@ impl<P: Provider> Wait<'_, P> {
         let mut retry = Retry::default();
         let mut at_deadline = Instant::now() >= self.deadline();
         loop {
-            let last_until = self.request_until(at_deadline);
-            let deadline = if at_deadline { last_until } else { self.deadline() };
+            // The last search, at the deadline, gets one request timeout of its own.
+            let deadline = if at_deadline { self.request_until(true) } else { self.deadline() };
             let found = self.provider.find_by_context_hash(hash, region, self.config.request_timeout, deadline).await;
             let delay = match found {
                 Ok(Some(found)) => {

@@ -106,12 +106,7 @@ fn interrupt(signal: &str, expected_code: i32, as_pid_one: bool) {
     assert!(stdout.contains(&format!("Interrupted by SIG{signal}: build {ID} was building")), "{stdout}");
     let output_file = std::fs::read_to_string(started.dir.path().join("outputs")).unwrap();
     let summary = std::fs::read_to_string(started.dir.path().join("summary.md")).unwrap_or_default();
-    let masked = format!("::add-mask::{DEFAULT_API_KEY}");
-    let shown: String = stdout.lines().filter(|l| *l != masked).collect();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    for text in [shown.as_str(), &stderr, &output_file, &summary] {
-        assert!(!text.contains(DEFAULT_API_KEY), "the key leaked: {text}");
-    }
+    assert_key_absent(DEFAULT_API_KEY, &stdout, &String::from_utf8_lossy(&output.stderr), &output_file, &summary);
     let outputs = parse_outputs(&output_file);
     let get = |n: &str| outputs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
     assert_eq!(get("build-id"), Some(ID));

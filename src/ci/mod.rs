@@ -119,13 +119,6 @@ impl Console {
         self.gate(|d, out| d.mask(out, secret));
     }
 
-    /// Text of the gate's own, as it is, outside any group.
-    pub fn raw(&mut self, text: &str) {
-        self.close_group();
-        self.buf.push_str(text);
-        self.flush();
-    }
-
     /// Build log lines, inside the group titled `title` (opened, or switched to, as needed).
     pub fn log_lines<'a>(&mut self, title: &str, lines: impl IntoIterator<Item = &'a str>) {
         let mut lines = lines.into_iter().peekable();

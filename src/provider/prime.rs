@@ -163,14 +163,13 @@ fn snapshot_of(requested_id: &str, build: BuildDto) -> Result<Snapshot, FetchErr
 /// `artifact KIND: STATUS` per artifact; a kind that repeats gets its position, so each part
 /// keeps a name of its own from poll to poll.
 fn part_statuses(artifacts: &[ArtifactDto]) -> Vec<(String, String)> {
-    let kind = |a: &ArtifactDto| a.kind().to_string();
     artifacts
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            let repeated = artifacts.iter().filter(|b| kind(b) == kind(a)).count() > 1;
+            let repeated = artifacts.iter().filter(|b| b.kind() == a.kind()).count() > 1;
             let name =
-                if repeated { format!("artifact {} #{}", kind(a), i + 1) } else { format!("artifact {}", kind(a)) };
+                if repeated { format!("artifact {} #{}", a.kind(), i + 1) } else { format!("artifact {}", a.kind()) };
             (name, a.status.clone().unwrap_or_else(|| "unknown".into()))
         })
         .collect()
