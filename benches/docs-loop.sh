@@ -14,6 +14,12 @@
 # Two additions keep it bounded, as everything run on this machine must be: each curl gets
 # `--max-time CURL_MAX_TIME`, and the loop gives up (exit 124) after MAX_ITERATIONS iterations.
 #
+# One option keeps its schedule when time is compressed: with PACE=1 (the bench sets it) each
+# iteration starts SLEEP after the previous one started, instead of SLEEP after it ended. At real
+# time the two are nearly the same (its curl and jq take tens of ms against a 5 s sleep); with
+# the bench's 1/20 time those same tens of ms would stretch every iteration by about a third, and
+# the loop would make fewer requests than the docs' loop does.
+#
 # Usage: docs-loop.sh [API_URL [BUILD_ID [SLEEP]]], or set the environment variables:
 #   PIPECAT_API_URL  base URL                         (default https://api.pipecat.daily.co/v1)
 #   BUILD_ID         the build to follow              (required)
@@ -23,6 +29,7 @@
 #   STATUS_EVERY     read the status every Nth iteration  (default 2)
 #   LIMIT            log lines per read                   (default 100)
 #   MAX_ITERATIONS   (default 720: an hour at SLEEP=5)
+#   PACE             1: start iterations SLEEP apart, whatever they took     (default 0)
 #   CURL_MAX_TIME    seconds per request                  (default 30)
 
 API_URL="${1:-${PIPECAT_API_URL:-https://api.pipecat.daily.co/v1}}"
@@ -32,11 +39,22 @@ STATUS_EVERY="${STATUS_EVERY:-2}"
 LIMIT="${LIMIT:-100}"
 MAX_ITERATIONS="${MAX_ITERATIONS:-720}"
 CURL_MAX_TIME="${CURL_MAX_TIME:-30}"
+PACE="${PACE:-0}"
 
 if [[ -z "$BUILD_ID" || -z "${PIPECAT_API_KEY:-}" ]]; then
   echo "usage: PIPECAT_API_KEY=... $0 [API_URL [BUILD_ID [SLEEP]]] (or BUILD_ID=... in the environment)" >&2
   exit 2
 fi
+
+# Whole microseconds of a decimal number of seconds ("0.25" -> 250000), in bash alone.
+micros() {
+  local int="${1%%.*}" frac=0
+  [[ "$1" == *.* ]] && frac="${1#*.}"
+  frac="${frac}000000"
+  echo $(( 10#${int:-0} * 1000000 + 10#${frac:0:6} ))
+}
+SLEEP_US=$(micros "$SLEEP")
+START_US=${EPOCHREALTIME/[.,]/}
 
 i=0
 while true; do
@@ -61,5 +79,10 @@ while true; do
     echo "docs-loop.sh: gave up after $i iterations" >&2
     exit 124
   fi
-  sleep "$SLEEP"
+  if [[ "$PACE" == 1 ]]; then
+    WAIT_US=$(( START_US + i * SLEEP_US - ${EPOCHREALTIME/[.,]/} ))
+    (( WAIT_US > 0 )) && sleep "$(( WAIT_US / 1000000 )).$(printf '%06d' $(( WAIT_US % 1000000 )))"
+  else
+    sleep "$SLEEP"
+  fi
 done

@@ -21,6 +21,7 @@ async fn main() -> std::process::ExitCode {
         ("BUILDGATE_API_KEY", DEFAULT_API_KEY.to_string()),
         ("BUILDGATE_POLL_INTERVAL", "500ms".to_string()),
         ("BUILDGATE_POLL_MAX_INTERVAL", "1s".to_string()),
+        ("BUILDGATE_LOG_INTERVAL", "2s".to_string()),
         ("BUILDGATE_TIMEOUT", "2m".to_string()),
         ("BUILDGATE_FORMAT", format.clone()),
         ("BUILDGATE_OUTPUT_FILE", outputs.display().to_string()),

@@ -23,7 +23,8 @@ use std::time::Duration;
 use fake_api::demo::{DEMO_BUILD_ID, demo_scenario};
 use fake_api::{FakeApi, Fault, FaultKind, PipecatBuild, Route, Scenario};
 
-/// The bench build's length in scripted seconds: it turns `success` at this point of its clock.
+/// The bench build's length in scripted seconds: it turns `success` at this point of its clock,
+/// plus the `extra_ms` given to [`bench_build`].
 pub const BENCH_BUILD_SECONDS: u32 = 600;
 
 /// The bench's simulated build: the scenario, every log line it serves in order (each unique),
@@ -50,9 +51,11 @@ const LARGE_BURSTS: [(u32, usize, &str); 5] = [
 const PHASES: [(u32, &str); 4] =
     [(10_000, "INSTALL"), (100_000, "PRE_BUILD"), (200_000, "BUILD"), (560_000, "POST_BUILD")];
 
-/// The build the e2e bench runs every contender against, one scripted second lasting `second`.
+/// The build the e2e bench runs every contender against, one scripted second lasting `second`,
+/// turning `success` `extra_ms` scripted ms after [`BENCH_BUILD_SECONDS`] (the bench varies it
+/// so that the end falls at different points of the contenders' polling).
 /// Deterministic: the small bursts come from a fixed-seed generator, so every run is the same.
-pub fn bench_build(second: Duration) -> BenchBuild {
+pub fn bench_build(second: Duration, extra_ms: u32) -> BenchBuild {
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = move |n: u64| {
         rng ^= rng << 13;
@@ -102,12 +105,12 @@ pub fn bench_build(second: Duration) -> BenchBuild {
     events.sort_by_key(|(at, _)| *at);
 
     let scaled = |ms: u32| second * ms / 1000;
-    let ends_at = scaled(BENCH_BUILD_SECONDS * 1000);
+    let ends_at = scaled(BENCH_BUILD_SECONDS * 1000 + extra_ms);
     let mut build = PipecatBuild::new(DEMO_BUILD_ID)
         .step(Duration::ZERO, "pending")
         .step(scaled(8_000), "building")
         .step(ends_at, "success")
-        .duration_seconds(i64::from(BENCH_BUILD_SECONDS))
+        .duration_seconds(i64::from(BENCH_BUILD_SECONDS + extra_ms / 1000))
         .logs_url("https://console.aws.amazon.com/codebuild/home#/builds/bench");
     let mut lines = Vec::new();
     let mut bursts = Vec::new();
@@ -181,7 +184,7 @@ fn main() -> ExitCode {
         }
     };
     let scenario = match options.scenario.as_str() {
-        "bench" => bench_build(Duration::from_millis(options.scale_ms.unwrap_or(50))).scenario,
+        "bench" => bench_build(Duration::from_millis(options.scale_ms.unwrap_or(50)), 0).scenario,
         _ => demo_scenario(Duration::from_millis(options.scale_ms.unwrap_or(1000))),
     };
     let api = match FakeApi::start_on(options.port, scenario.lifetime(options.lifetime)) {

@@ -45,6 +45,7 @@ struct RawConfig {
     poll_max_interval: Option<String>,
     request_timeout: Option<String>,
     logs: Option<String>,
+    log_interval: Option<String>,
     max_log_lines: Option<String>,
     format: Option<String>,
     output_file: Option<String>,
@@ -152,6 +153,8 @@ pub struct Config {
     pub poll_max_interval: Duration,
     pub request_timeout: Duration,
     pub logs: bool,
+    /// The longest time between two reads of the build log.
+    pub log_interval: Duration,
     pub max_log_lines: usize,
     pub format: Format,
     pub output_file: Option<PathBuf>,
@@ -249,6 +252,7 @@ fn validate(raw: RawConfig, env: &Env) -> Result<Config, ConfigErrors> {
     let poll_interval = c.check(duration_var("BUILDGATE_POLL_INTERVAL", raw.poll_interval, "2s"));
     let poll_max_interval = c.check(duration_var("BUILDGATE_POLL_MAX_INTERVAL", raw.poll_max_interval, "10s"));
     let request_timeout = c.check(duration_var("BUILDGATE_REQUEST_TIMEOUT", raw.request_timeout, "30s"));
+    let log_interval = c.check(duration_var("BUILDGATE_LOG_INTERVAL", raw.log_interval, "60s"));
     if let (Some(min), Some(max)) = (poll_interval, poll_max_interval)
         && max < min
     {
@@ -303,6 +307,7 @@ fn validate(raw: RawConfig, env: &Env) -> Result<Config, ConfigErrors> {
         poll_interval,
         poll_max_interval,
         request_timeout,
+        log_interval,
         max_log_lines,
         format,
         log_level,
@@ -315,6 +320,7 @@ fn validate(raw: RawConfig, env: &Env) -> Result<Config, ConfigErrors> {
             Some(poll_interval),
             Some(poll_max_interval),
             Some(request_timeout),
+            Some(log_interval),
             Some(max_log_lines),
             Some(format),
             Some(log_level),
@@ -329,6 +335,7 @@ fn validate(raw: RawConfig, env: &Env) -> Result<Config, ConfigErrors> {
             poll_max_interval,
             request_timeout,
             logs,
+            log_interval,
             max_log_lines,
             format,
             output_file,

@@ -128,7 +128,16 @@ fn print_plan(config: &Config, urls: &[String], console: &mut Console) {
         ("poll schedule", format!("{}, ... (each up to 20% shorter: jitter)", delays.join(", "))),
         (
             "build logs",
-            if config.logs { format!("streamed, at most {} lines", config.max_log_lines) } else { "off".into() },
+            if config.logs {
+                format!(
+                    "streamed, at most {} lines; read at least every {}, on every poll while lines come fast, \
+                     and once at the end",
+                    config.max_log_lines,
+                    format_duration(config.log_interval)
+                )
+            } else {
+                "off".into()
+            },
         ),
         ("format", config.format.name().to_string()),
         ("outputs", outputs),

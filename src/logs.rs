@@ -1,7 +1,9 @@
 //! Build log streaming: aligning each new log window (a sliding tail of the log) with what was
-//! already printed, so every line is printed once and in order, in phase groups, up to a cap.
+//! already printed, so every line is printed once and in order, in phase groups, up to a cap;
+//! and when to read the next window.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -181,6 +183,42 @@ impl Tail {
     }
 }
 
+/// When the log is read. Every read is a request, and status polls alone decide the outcome, so
+/// the log is read on a poll only when one of these holds: it has not been read yet; skipping it
+/// would leave more than `interval` between two reads; or lines arrive so fast that more than a
+/// default window (500) would wait by the next poll. The last keeps windows small and, above
+/// all, keeps a fast log from outrunning the largest window between two reads, the one way lines
+/// can be lost. The caller adds the last read, at the end.
+#[derive(Clone, Debug)]
+pub struct Cadence {
+    interval: Duration,
+    /// When the last read was made, as time since the gate started.
+    last_read: Option<Duration>,
+    /// Lines per second: the newest read's rate, or half the previous estimate if that is more,
+    /// so a quiet read after a fast stretch does not at once trust the quiet.
+    rate: f64,
+}
+
+impl Cadence {
+    pub fn new(interval: Duration) -> Self {
+        Cadence { interval, last_read: None, rate: 0.0 }
+    }
+
+    /// Whether the poll made at `now` should read the log, the next poll being `next_poll_in` away.
+    pub fn due(&self, now: Duration, next_poll_in: Duration) -> bool {
+        let Some(last) = self.last_read else { return true };
+        let by_next_poll = now.saturating_sub(last) + next_poll_in;
+        by_next_poll > self.interval || self.rate * by_next_poll.as_secs_f64() >= BASE_LIMIT as f64
+    }
+
+    /// Records a read made at `now` that found `new_lines` lines not printed before.
+    pub fn read(&mut self, now: Duration, new_lines: usize) {
+        let since = now.saturating_sub(self.last_read.unwrap_or_default()).max(Duration::from_millis(1));
+        self.rate = (new_lines as f64 / since.as_secs_f64()).max(self.rate / 2.0);
+        self.last_read = Some(now);
+    }
+}
+
 /// `Entering phase: BUILD` (the API docs) and `Entering phase BUILD` (CodeBuild) start a phase.
 pub fn phase_of(line: &str) -> Option<&str> {
     let at = line.find("Entering phase")?;
@@ -198,6 +236,7 @@ pub fn phase_of(line: &str) -> Option<&str> {
 pub struct LogStream {
     tail: Tail,
     limits: Limits,
+    cadence: Cadence,
     limit: usize,
     group: String,
     printed: usize,
@@ -209,11 +248,12 @@ pub struct LogStream {
 }
 
 impl LogStream {
-    pub fn new(max_lines: usize) -> Self {
+    pub fn new(max_lines: usize, interval: Duration) -> Self {
         let limits = Limits::default();
         LogStream {
             tail: Tail::with_capacity(limits.max),
             limits,
+            cadence: Cadence::new(interval),
             limit: limits.base,
             group: "Build log".into(),
             printed: 0,
@@ -230,12 +270,18 @@ impl LogStream {
         self.recent.iter().cloned().collect()
     }
 
-    /// Reads the newest window and prints what is new. Failures only warn (once an outage): the
-    /// build's status alone decides the outcome.
+    /// Whether the poll made at `now` (time since the gate started) should read the log.
+    pub fn due(&self, now: Duration, next_poll_in: Duration) -> bool {
+        self.cadence.due(now, next_poll_in)
+    }
+
+    /// Reads the newest window at `now` and prints what is new. Failures only warn (once an
+    /// outage) and leave the read due: the build's status alone decides the outcome.
     pub async fn read<P: Provider>(
         &mut self,
         provider: &P,
         id: &str,
+        now: Duration,
         until: Instant,
         console: &mut Console,
         logs_url: Option<&str>,
@@ -266,6 +312,7 @@ impl LogStream {
                         ));
                     }
                     self.print(console, &window[from..], logs_url);
+                    self.cadence.read(now, window.len() - from);
                     self.limit = next_limit;
                     return;
                 }
@@ -383,6 +430,30 @@ mod tests {
         let t = tail_of(&["same", "same"]);
         assert_eq!(t.overlap(&window(&["same", "same", "same"])), (2, true));
         assert_eq!(t.overlap(&window(&["Same"])), (0, false));
+    }
+
+    #[test]
+    fn the_cadence_reads_first_then_at_the_interval_and_while_lines_come_fast() {
+        let (ms, s) = (Duration::from_millis, Duration::from_secs);
+        let mut cadence = Cadence::new(s(60));
+        assert!(cadence.due(s(3), s(2)), "the first poll after the build starts reads");
+        cadence.read(s(3), 10);
+        assert!(!cadence.due(s(12), s(10)), "9 s after a slow read, with the next poll 10 s away: skip");
+        assert!(!cadence.due(s(53), s(10)), "the next poll still falls within the interval");
+        assert!(cadence.due(s(54), s(10)), "the next poll would fall past it: read now");
+        cadence.read(s(54), 10);
+        // 600 lines in 6 s: at that rate more than a default window (500) waits by the next poll.
+        cadence.read(s(60), 600);
+        assert!(cadence.due(s(61), s(4)));
+        // A quiet read halves the estimate rather than trusting the quiet at once.
+        cadence.read(s(70), 0);
+        assert!(cadence.due(s(71), s(9)), "50 lines/s for 10 s is still 500");
+        cadence.read(s(80), 0);
+        cadence.read(s(90), 0);
+        assert!(!cadence.due(s(91), s(9)), "after three quiet reads the rate has decayed");
+        let mut instant = Cadence::new(s(60));
+        instant.read(ms(5), 2000);
+        assert!(instant.due(ms(25), ms(20)), "2000 lines in the first 5 ms: read on every poll");
     }
 
     /// A small deterministic generator for the property tests.

@@ -1,5 +1,5 @@
 //! The wait loop: find the build, poll it on an exponential schedule with jitter under one
-//! deadline, retry what is transient, print status changes and stream logs on the same ticks.
+//! deadline, retry what is transient, print status changes and read logs on some of the same ticks.
 
 use std::time::Duration;
 
@@ -106,7 +106,7 @@ impl<P: Provider> Wait<'_, P> {
         self.progress.build_id = Some(id.clone());
         self.outputs.set("build-id", &id).map_err(|e| output_error(self.outputs, e))?;
         if self.config.logs {
-            self.progress.logs = Some(LogStream::new(self.config.max_log_lines));
+            self.progress.logs = Some(LogStream::new(self.config.max_log_lines, self.config.log_interval));
         }
         self.poll(&id).await
     }
@@ -185,18 +185,21 @@ impl<P: Provider> Wait<'_, P> {
                     }
                     // Known before the logs read, so a signal during it still reports this status.
                     self.progress.last = Some(snapshot.clone());
+                    if changed {
+                        schedule.reset();
+                    }
+                    let delay = schedule.next_delay();
                     if snapshot.state != BuildState::Pending {
-                        // At the deadline the last logs read shares the status read's budget.
+                        // The end and the deadline get a last read; at the deadline it shares the
+                        // status read's budget.
+                        let last = snapshot.state.is_terminal() || at_deadline;
                         let logs_until = if at_deadline { until } else { self.request_until(false) };
-                        self.read_logs(id, &snapshot, logs_until).await;
+                        self.read_logs(id, &snapshot, logs_until, last, delay).await;
                     }
                     if snapshot.state.is_terminal() {
                         return Ok(snapshot);
                     }
-                    if changed {
-                        schedule.reset();
-                    }
-                    schedule.next_delay()
+                    delay
                 }
                 Err(e) => retry.handle(e, &mut schedule, self.console)?,
             };
@@ -213,9 +216,13 @@ impl<P: Provider> Wait<'_, P> {
         }
     }
 
-    async fn read_logs(&mut self, id: &str, snapshot: &Snapshot, until: Instant) {
-        if let Some(logs) = self.progress.logs.as_mut() {
-            logs.read(self.provider, id, until, self.console, snapshot.logs_url.as_deref()).await;
+    /// Reads the log when this is the `last` read or the log's cadence says so.
+    async fn read_logs(&mut self, id: &str, snapshot: &Snapshot, until: Instant, last: bool, next_poll_in: Duration) {
+        let now = self.elapsed();
+        if let Some(logs) = self.progress.logs.as_mut()
+            && (last || logs.due(now, next_poll_in))
+        {
+            logs.read(self.provider, id, now, until, self.console, snapshot.logs_url.as_deref()).await;
         }
     }
 

@@ -338,7 +338,7 @@ fn the_gate_facts_are_read_from_the_sources() {
         assert!(gate.outputs.contains(output), "output {output} not found in {:?}", gate.outputs);
     }
     assert_eq!(gate.duration_defaults.get("BUILDGATE_TIMEOUT").map(String::as_str), Some("30m"), "{gate:?}");
-    assert_eq!(gate.duration_defaults.len(), 4, "{gate:?}");
+    assert_eq!(gate.duration_defaults.len(), 5, "{gate:?}");
     assert!(gate.max_log_lines_default.parse::<usize>().is_ok(), "{gate:?}");
     assert!(gate.default_urls.iter().all(|u| u.starts_with("https://")), "{gate:?}");
 }

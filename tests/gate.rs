@@ -196,6 +196,7 @@ fn every_configuration_error_exits_2_naming_the_variable_before_any_request() {
         (&[("BUILDGATE_CONTEXT_HASH", "abc")], "set exactly one"),
         (&[("BUILDGATE_REGION", "us-west")], "BUILDGATE_REGION"),
         (&[("BUILDGATE_MAX_LOG_LINES", "-1")], "BUILDGATE_MAX_LOG_LINES"),
+        (&[("BUILDGATE_LOG_INTERVAL", "often")], "BUILDGATE_LOG_INTERVAL: \"often\" is not a duration"),
     ];
     for (extra, expected) in cases {
         let run = gate(&api, extra);
@@ -219,6 +220,7 @@ fn empty_values_count_as_unset() {
         "BUILDGATE_DRY_RUN",
         "BUILDGATE_LOG_LEVEL",
         "BUILDGATE_MAX_LOG_LINES",
+        "BUILDGATE_LOG_INTERVAL",
     ]
     .iter()
     .map(|k| (*k, ""))
@@ -245,6 +247,7 @@ fn the_dry_run_prints_the_plan_and_makes_no_request() {
         "poll schedule    10ms, 20ms, 40ms, 40ms".to_string(),
         format!("*** ({} characters) from BUILDGATE_API_KEY", DEFAULT_API_KEY.len()),
         "format           plain".to_string(),
+        "read at least every 10ms".to_string(),
     ] {
         assert!(run.stdout.contains(&expected), "{expected:?} in\n{}", run.stdout);
     }

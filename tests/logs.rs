@@ -1,5 +1,6 @@
 //! End-to-end: build logs streamed from the fake API's sliding tail — every line once and in
-//! order across bursts, phase groups, hostile text, the failure report, caps and failing logs.
+//! order across bursts, phase groups, hostile text, the failure report, caps and failing logs,
+//! and how often the log is read.
 
 mod common;
 
@@ -233,4 +234,55 @@ fn each_logs_outage_warns_once_and_its_end_is_said() {
     assert_eq!(run.code, 0);
     assert_eq!(run.stdout.matches("cannot read the build logs").count(), 2, "{}", run.stdout);
     assert_eq!(run.stdout.matches("The build logs can be read again").count(), 2, "{}", run.stdout);
+}
+
+fn log_reads(api: &FakeApi) -> usize {
+    api.requests().iter().filter(|r| r.route() == Some(Route::Logs)).count()
+}
+
+/// One line every 20 ms for 800 ms, the build ending at 900 ms.
+fn trickling(all: &[String]) -> PipecatBuild {
+    let build = PipecatBuild::new(ID).step(ms(0), "building").step(ms(900), "success");
+    all.iter().enumerate().fold(build, |b, (i, line)| b.logs(ms(20 * i as u64), [line.clone()]))
+}
+
+#[test]
+fn a_slow_log_is_read_when_the_build_starts_and_once_more_at_its_end() {
+    let all = numbered(0..40);
+    let api = FakeApi::start(Scenario::new().pipecat(trickling(&all)));
+    let run = gate(&api, &[("BUILDGATE_LOG_INTERVAL", "1m")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(fenced_lines(&run.stdout) == all, "every line once, in order: {}", run.stdout);
+    assert_eq!(log_reads(&api), 2, "the first poll of the running build and the last");
+    let polls = api.requests().iter().filter(|r| r.route() == Some(Route::GetBuild)).count();
+    assert!(polls >= 10, "while the status was polled {polls} times");
+}
+
+#[test]
+fn the_log_is_read_at_least_every_log_interval() {
+    let all = numbered(0..40);
+    let api = FakeApi::start(Scenario::new().pipecat(trickling(&all)));
+    let run = gate(&api, &[("BUILDGATE_LOG_INTERVAL", "250ms")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(fenced_lines(&run.stdout) == all, "every line once, in order: {}", run.stdout);
+    // The first read, three or so 250 ms apart, the last: not one on each of the ~25 polls.
+    let reads = log_reads(&api);
+    assert!((3..=7).contains(&reads), "{reads} log reads");
+}
+
+#[test]
+fn a_fast_log_is_read_on_every_poll_so_none_of_it_is_lost() {
+    // 1000 lines every 30 ms: 15000 in 450 ms, more than the largest window (10000), so reads
+    // at the start and the end alone would lose lines; the flow's rate makes every poll read.
+    let all: Vec<String> = (0..15_000).map(|i| format!("layer {i:05}")).collect();
+    let build = PipecatBuild::new(ID).step(ms(0), "building").step(ms(600), "success");
+    let build = all.chunks(1000).enumerate().fold(build, |b, (k, chunk)| b.logs(ms(30 * k as u64), chunk.to_vec()));
+    let api = FakeApi::start(Scenario::new().pipecat(build));
+    let run = gate(&api, &[("BUILDGATE_LOG_INTERVAL", "1m")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let printed = fenced_lines(&run.stdout);
+    assert_eq!(printed.len(), all.len());
+    assert!(printed == all, "every line once, in order");
+    assert!(!run.stdout.contains("may not have been shown"));
+    assert!(log_reads(&api) >= 8, "{} log reads", log_reads(&api));
 }

@@ -36,6 +36,7 @@ fn start(api: &FakeApi, as_pid_one: bool) -> Started {
         .env("BUILDGATE_API_KEY", DEFAULT_API_KEY)
         .env("BUILDGATE_POLL_INTERVAL", "10ms")
         .env("BUILDGATE_POLL_MAX_INTERVAL", "50ms")
+        .env("BUILDGATE_LOG_INTERVAL", "10ms")
         .env("BUILDGATE_TIMEOUT", "30s")
         .env("BUILDGATE_FORMAT", "github")
         .env("BUILDGATE_OUTPUT_FILE", dir.path().join("outputs"))

@@ -55,6 +55,9 @@ pub fn gate(api: &FakeApi, extra: &[(&str, &str)]) -> Run {
         ("BUILDGATE_API_KEY", DEFAULT_API_KEY),
         ("BUILDGATE_POLL_INTERVAL", "10ms"),
         ("BUILDGATE_POLL_MAX_INTERVAL", "40ms"),
+        // The log on every poll, as most tests script what each read sees; the cadence tests
+        // in tests/logs.rs set longer intervals.
+        ("BUILDGATE_LOG_INTERVAL", "10ms"),
         ("BUILDGATE_TIMEOUT", "20s"),
         ("BUILDGATE_REQUEST_TIMEOUT", "5s"),
         ("BUILDGATE_FORMAT", "github"),
