@@ -149,7 +149,7 @@ fn main() -> ExitCode {
     for round in 0..rounds {
         let extra_ms = end_offset_ms(round, rounds);
         for contender in [Contender::Buildgate, Contender::DocsLoop] {
-            eprintln!("e2e: round {}/{rounds}, ending at +{extra_ms} ms: {} ...", round + 1, contender.name());
+            eprintln!("e2e: round {}/{rounds} (end +{extra_ms} ms): {} ...", round + 1, contender.name());
             match run(contender, &buildgate, &script, second, extra_ms) {
                 Ok(m) => results.push(m),
                 Err(e) => {
@@ -213,7 +213,7 @@ fn describe(build: &BenchBuild, second: Duration, rounds: u32) {
         "Simulated build: {BENCH_BUILD_SECONDS} s scripted plus, in each of {rounds} rounds, {} s (1 s = {} ms, so \
          about {:.1} s of wall time per contender and round), {} unique log lines in {} bursts ({over_100} of them \
          over 100 lines, the largest {largest}), 503 + 429 (Retry-After: 1) on the 11th/12th status read, 502 on the \
-         21st logs read, then success.",
+         6th logs read, then success.",
         ends.join(" / "),
         second.as_millis(),
         build.ends_at.as_secs_f64(),
