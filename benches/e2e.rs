@@ -2,9 +2,9 @@
 //! (`benches/docs-loop.sh`), each following the same simulated build on a fresh fake API.
 //!
 //! ```sh
-//! cargo bench -j1 --bench e2e                      # one scripted second = 50 ms (1/20), 4 rounds
+//! cargo bench -j1 --bench e2e                      # one scripted second = 50 ms (1/20), 8 rounds
 //! cargo bench -j1 --bench e2e -- --scale-ms 100    # slower, closer to real time
-//! cargo bench -j1 --bench e2e -- --rounds 8        # more rounds, a steadier mean latency
+//! cargo bench -j1 --bench e2e -- --rounds 16       # more rounds, a steadier mean latency
 //! ```
 //!
 //! The build (`bench_build` in `examples/fake-api-server.rs`, which `--scenario bench` serves
@@ -110,7 +110,7 @@ fn main() -> ExitCode {
         Some(None) => return usage("--scale-ms needs a value"),
     };
     let rounds = match args.iter().position(|a| a == "--rounds").map(|i| args.get(i + 1)) {
-        None => 4,
+        None => 8,
         Some(Some(v)) => match v.parse::<u32>() {
             Ok(n) if (1..=20).contains(&n) => n,
             _ => return usage(&format!("--rounds: a whole number from 1 to 20, not {v:?}")),
@@ -472,13 +472,13 @@ fn table(results: &[Measured], second: Duration) {
     println!("\nMean per round:\n");
     println!(
         "| contender | requests (status + logs) | lines shown 2+ times | lines never shown | detection latency \
-         (unscaled) | CPU user+sys | peak RSS |"
+         (unscaled) ± standard error | CPU user+sys | peak RSS |"
     );
     println!("|---|---|---|---|---|---|---|");
     for contender in [Contender::Buildgate, Contender::DocsLoop] {
         let Some(m) = Mean::of(results, contender) else { continue };
         println!(
-            "| {} | {:.1} ({:.1} + {:.1}) | {:.1} | {:.1} | {} | {:.2} s | {:.1} MiB |",
+            "| {} | {:.1} ({:.1} + {:.1}) | {:.1} | {:.1} | {} ± {} ms | {:.2} s | {:.1} MiB |",
             contender.name(),
             m.requests,
             m.status_requests,
@@ -486,13 +486,15 @@ fn table(results: &[Measured], second: Duration) {
             m.repeated,
             m.lost,
             latency(m.latency),
+            m.latency_error.as_millis(),
             m.cpu,
             m.rss_kib / 1024.0,
         );
     }
     println!(
         "\nCPU and RSS by /usr/bin/time: for the loop, CPU sums bash and every curl and jq it ran, and RSS is \
-         the largest single process's. Latency: exit minus the scripted success instant."
+         the largest single process's. Latency: exit minus the scripted success instant; its mean has a \
+         standard error over the rounds, as the end falls at a different point between two polls each time."
     );
 }
 
@@ -505,6 +507,8 @@ struct Mean {
     repeated: f64,
     lost: f64,
     latency: Option<Duration>,
+    /// The standard error of that mean: where the end falls between two polls varies a lot.
+    latency_error: Duration,
     cpu: f64,
     rss_kib: f64,
 }
@@ -516,7 +520,10 @@ impl Mean {
             return None;
         }
         let mean = |f: &dyn Fn(&Measured) -> f64| runs.iter().map(|m| f(m)).sum::<f64>() / runs.len() as f64;
-        let latencies: Vec<Duration> = runs.iter().filter_map(|m| m.latency).collect();
+        let latencies: Vec<f64> = runs.iter().filter_map(|m| m.latency).map(|l| l.as_secs_f64()).collect();
+        let n = latencies.len() as f64;
+        let latency_mean = latencies.iter().sum::<f64>() / n;
+        let variance = latencies.iter().map(|l| (l - latency_mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
         Some(Mean {
             rounds: runs.len(),
             requests: mean(&|m| m.requests() as f64),
@@ -524,8 +531,8 @@ impl Mean {
             log_requests: mean(&|m| m.log_requests as f64),
             repeated: mean(&|m| m.repeated as f64),
             lost: mean(&|m| m.lost as f64),
-            latency: (latencies.len() == runs.len())
-                .then(|| latencies.iter().sum::<Duration>() / latencies.len() as u32),
+            latency: (latencies.len() == runs.len()).then(|| Duration::from_secs_f64(latency_mean)),
+            latency_error: Duration::from_secs_f64((variance / n).sqrt()),
             cpu: mean(&|m| m.cpu.unwrap_or(0.0)),
             rss_kib: mean(&|m| m.rss_kib.unwrap_or(0) as f64),
         })
@@ -553,10 +560,12 @@ fn targets(results: &[Measured]) {
     );
     match (gate.latency, shell.latency) {
         (Some(g), Some(s)) => println!(
-            "- detection latency no worse than the loop's: {} ({} ms vs {} ms, mean over the rounds)",
+            "- detection latency no worse than the loop's: {} ({} ± {} ms vs {} ± {} ms, mean over the rounds)",
             verdict(g <= s),
             g.as_millis(),
-            s.as_millis()
+            gate.latency_error.as_millis(),
+            s.as_millis(),
+            shell.latency_error.as_millis(),
         ),
         _ => println!("- detection latency: not measured (a contender did not see the build finish in some round)"),
     }
