@@ -79,6 +79,7 @@ impl Contender {
 struct Measured {
     contender: Contender,
     extra_ms: u32,
+    expected_latency: Option<Duration>,
     exit: String,
     status_requests: usize,
     log_requests: usize,
@@ -314,11 +315,11 @@ fn run(
     let count = |route: Route| requests.iter().filter(|r| r.route() == Some(route)).count();
     let (status_requests, log_requests) = (count(Route::GetBuild), count(Route::Logs));
     let other_requests = requests.len() - status_requests - log_requests;
-    let latency = requests
-        .iter()
-        .find(|r| r.path.contains(DEMO_BUILD_ID))
-        .map(|first| first.at + build.ends_at)
-        .and_then(|success| wall.checked_sub(success));
+    let first = requests.iter().find(|r| r.path.contains(DEMO_BUILD_ID)).map(|r| r.at);
+    let latency = first.map(|first| first + build.ends_at).and_then(|success| wall.checked_sub(success));
+    let status_times: Vec<Duration> =
+        requests.iter().filter(|r| r.route() == Some(Route::GetBuild)).map(|r| r.at).collect();
+    let expected_latency = first.and_then(|first| expected_latency(&status_times, first + second * 150, wall));
 
     let stdout = std::fs::read(&stdout_path).map_err(|e| format!("cannot read {}: {e}", stdout_path.display()))?;
     let stdout = String::from_utf8_lossy(&stdout);
@@ -343,6 +344,7 @@ fn run(
     Ok(Measured {
         contender,
         extra_ms,
+        expected_latency,
         exit,
         status_requests,
         log_requests,
@@ -355,6 +357,22 @@ fn run(
         latency,
         cpu,
         rss_kib,
+    })
+}
+
+/// The detection latency to expect of a contender for a build ending at a random instant: the
+/// mean wait from such an instant to its next status read (for reads Δ apart, Σ Δ² / 2 Σ Δ, over
+/// its reads from `from` on), plus its own time from the read that saw the end to its exit. It
+/// is read off each run's own request times, so it varies far less between rounds than the
+/// latency measured for one end instant.
+fn expected_latency(status_times: &[Duration], from: Duration, exit: Duration) -> Option<Duration> {
+    let reads: Vec<f64> = status_times.iter().filter(|t| **t >= from).map(Duration::as_secs_f64).collect();
+    let gaps: Vec<f64> = reads.windows(2).map(|w| w[1] - w[0]).collect();
+    let total: f64 = gaps.iter().sum();
+    let deciding = *reads.last()?;
+    (total > 0.0).then(|| {
+        let wait = gaps.iter().map(|g| g * g).sum::<f64>() / (2.0 * total);
+        Duration::from_secs_f64(wait + (exit.as_secs_f64() - deciding).max(0.0))
     })
 }
 
@@ -446,13 +464,14 @@ fn table(results: &[Measured], second: Duration) {
         |l: Option<Duration>| l.map_or("n/a".into(), |l| format!("{} ms (≈ {:.1} s)", l.as_millis(), real(l)));
     println!(
         "| round: end | contender | exit | requests (status + logs) | lines shown once | lines shown 2+ times (extra \
-         prints) | lines never shown | shown out of order | detection latency (unscaled) | CPU user+sys | peak RSS |"
+         prints) | lines never shown | shown out of order | detection latency (unscaled) | expected latency | CPU \
+         user+sys | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for m in results {
         let other = if m.other_requests > 0 { format!(" + {} other", m.other_requests) } else { String::new() };
         println!(
-            "| +{:.2} s | {} | {} | {} ({} + {}{other}) | {} | {} ({}) | {} | {} | {} | {} | {} |",
+            "| +{:.2} s | {} | {} | {} ({} + {}{other}) | {} | {} ({}) | {} | {} | {} | {} | {} | {} |",
             f64::from(m.extra_ms) / 1000.0,
             m.contender.name(),
             m.exit,
@@ -465,6 +484,7 @@ fn table(results: &[Measured], second: Duration) {
             m.lost,
             m.out_of_order,
             latency(m.latency),
+            latency(m.expected_latency),
             m.cpu.map_or("n/a".into(), |c| format!("{c:.2} s")),
             m.rss_kib.map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
         );
@@ -472,13 +492,13 @@ fn table(results: &[Measured], second: Duration) {
     println!("\nMean per round:\n");
     println!(
         "| contender | requests (status + logs) | lines shown 2+ times | lines never shown | detection latency \
-         (unscaled) ± standard error | CPU user+sys | peak RSS |"
+         (unscaled) ± standard error | expected latency | CPU user+sys | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for contender in [Contender::Buildgate, Contender::DocsLoop] {
         let Some(m) = Mean::of(results, contender) else { continue };
         println!(
-            "| {} | {:.1} ({:.1} + {:.1}) | {:.1} | {:.1} | {} ± {} ms | {:.2} s | {:.1} MiB |",
+            "| {} | {:.1} ({:.1} + {:.1}) | {:.1} | {:.1} | {} ± {} ms | {} | {:.2} s | {:.1} MiB |",
             contender.name(),
             m.requests,
             m.status_requests,
@@ -487,6 +507,7 @@ fn table(results: &[Measured], second: Duration) {
             m.lost,
             latency(m.latency),
             m.latency_error.as_millis(),
+            latency(m.expected_latency),
             m.cpu,
             m.rss_kib / 1024.0,
         );
@@ -494,7 +515,9 @@ fn table(results: &[Measured], second: Duration) {
     println!(
         "\nCPU and RSS by /usr/bin/time: for the loop, CPU sums bash and every curl and jq it ran, and RSS is \
          the largest single process's. Latency: exit minus the scripted success instant; its mean has a \
-         standard error over the rounds, as the end falls at a different point between two polls each time."
+         standard error over the rounds, as the end falls at a different point between two polls each time. \
+         Expected latency: for an end at a random instant, from each run's own status reads after 150 scripted s \
+         (the mean wait to the next read, Σ Δ² / 2 Σ Δ) plus its time from the deciding read to exit."
     );
 }
 
@@ -509,6 +532,7 @@ struct Mean {
     latency: Option<Duration>,
     /// The standard error of that mean: where the end falls between two polls varies a lot.
     latency_error: Duration,
+    expected_latency: Option<Duration>,
     cpu: f64,
     rss_kib: f64,
 }
@@ -533,6 +557,11 @@ impl Mean {
             lost: mean(&|m| m.lost as f64),
             latency: (latencies.len() == runs.len()).then(|| Duration::from_secs_f64(latency_mean)),
             latency_error: Duration::from_secs_f64((variance / n).sqrt()),
+            expected_latency: runs
+                .iter()
+                .map(|m| m.expected_latency)
+                .sum::<Option<Duration>>()
+                .map(|total| total / runs.len() as u32),
             cpu: mean(&|m| m.cpu.unwrap_or(0.0)),
             rss_kib: mean(&|m| m.rss_kib.unwrap_or(0) as f64),
         })
@@ -568,5 +597,13 @@ fn targets(results: &[Measured]) {
             shell.latency_error.as_millis(),
         ),
         _ => println!("- detection latency: not measured (a contender did not see the build finish in some round)"),
+    }
+    if let (Some(g), Some(s)) = (gate.expected_latency, shell.expected_latency) {
+        println!(
+            "- expected detection latency no worse than the loop's: {} ({} ms vs {} ms, from the polls of every round)",
+            verdict(g <= s),
+            g.as_millis(),
+            s.as_millis()
+        );
     }
 }

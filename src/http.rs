@@ -56,6 +56,7 @@ impl Http {
 
     /// One GET, bounded by `timeout` from start to the last byte of the body.
     pub async fn get(&self, url: Url, timeout: Duration) -> Result<Answer, FetchError> {
+        tracing::debug!(%url, "GET");
         let request = self.client.get(url).header(AUTHORIZATION, self.auth.clone()).timeout(timeout).send();
         let mut response = request.await.map_err(transport_error)?;
         let status = response.status().as_u16();
@@ -85,6 +86,7 @@ impl Http {
         }
         // An API may echo the token in an error: it must reach no message, output or log.
         let body = redact(body, self.key.as_bytes());
+        tracing::debug!(status, bytes = body.len(), "answer");
         if status == 408 || status == 429 || (500..=599).contains(&status) {
             return Err(FetchError::Transient { reason: format!("HTTP {status}{}", excerpt(&body)), retry_after });
         }

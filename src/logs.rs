@@ -186,9 +186,9 @@ impl Tail {
 /// When the log is read. Every read is a request, and status polls alone decide the outcome, so
 /// the log is read on a poll only when one of these holds: it has not been read yet; skipping it
 /// would leave more than `interval` between two reads; or lines arrive so fast that more than a
-/// default window (500) would wait by the next poll. The last keeps windows small and, above
-/// all, keeps a fast log from outrunning the largest window between two reads, the one way lines
-/// can be lost. The caller adds the last read, at the end.
+/// default window (500) would wait by the next poll. That third rule keeps windows small and,
+/// above all, keeps a fast log from outrunning the largest window between two reads, the one way
+/// lines can be lost. The caller adds a final read at the end.
 #[derive(Clone, Debug)]
 pub struct Cadence {
     interval: Duration,
