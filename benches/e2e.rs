@@ -32,6 +32,8 @@
 //! log interval, on a build that writes 100 000 log lines (bursts of 2 000 every 40 ms): its peak
 //! RSS, the requests it made, and that every line was printed exactly once.
 //!
+//! With `E2E_DEBUG=1` each run also prints its last status reads and exit relative to the end.
+//!
 //! Without `--bench` (i.e. under `cargo test --benches`) it only checks that the scenario builds.
 
 use std::collections::HashMap;
@@ -320,6 +322,18 @@ fn run(
     let status_times: Vec<Duration> =
         requests.iter().filter(|r| r.route() == Some(Route::GetBuild)).map(|r| r.at).collect();
     let expected_latency = first.and_then(|first| expected_latency(&status_times, first + second * 150, wall));
+    if std::env::var_os("E2E_DEBUG").is_some()
+        && let Some(first) = first
+    {
+        let end = (first + build.ends_at).as_secs_f64();
+        let around: Vec<String> =
+            status_times.iter().rev().take(3).map(|t| format!("{:+.3}", t.as_secs_f64() - end)).collect();
+        eprintln!(
+            "e2e: {}: last status reads vs the end (s): {around:?}; exit {:+.3}",
+            contender.slug(),
+            wall.as_secs_f64() - end
+        );
+    }
 
     let stdout = std::fs::read(&stdout_path).map_err(|e| format!("cannot read {}: {e}", stdout_path.display()))?;
     let stdout = String::from_utf8_lossy(&stdout);
