@@ -104,21 +104,12 @@ impl Measured {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let scale_ms = match args.iter().position(|a| a == "--scale-ms").map(|i| args.get(i + 1)) {
-        None => 50,
-        Some(Some(v)) => match v.parse::<u64>() {
-            Ok(ms) if (10..=1000).contains(&ms) => ms,
-            _ => return usage(&format!("--scale-ms: a whole number of ms from 10 to 1000, not {v:?}")),
-        },
-        Some(None) => return usage("--scale-ms needs a value"),
-    };
-    let rounds = match args.iter().position(|a| a == "--rounds").map(|i| args.get(i + 1)) {
-        None => 8,
-        Some(Some(v)) => match v.parse::<u32>() {
-            Ok(n) if (1..=20).contains(&n) => n,
-            _ => return usage(&format!("--rounds: a whole number from 1 to 20, not {v:?}")),
-        },
-        Some(None) => return usage("--rounds needs a value"),
+    let (scale_ms, rounds) = match (
+        number_flag(&args, "--scale-ms", 50, 10..=1000, "a whole number of ms"),
+        number_flag(&args, "--rounds", 8, 1..=20, "a whole number"),
+    ) {
+        (Ok(scale_ms), Ok(rounds)) => (scale_ms, rounds as u32),
+        (Err(e), _) | (_, Err(e)) => return usage(&e),
     };
     let second = Duration::from_millis(scale_ms);
     let build = bench_build(second, 0);
@@ -172,6 +163,24 @@ fn main() -> ExitCode {
 /// would (a 600 s build alone would end just before one of its status reads).
 fn end_offset_ms(round: u32, rounds: u32) -> u32 {
     (2 * round + 1) * 10_000 / (2 * rounds)
+}
+
+/// The value after `flag` in `args`, `default` without the flag, or what is wrong with it.
+fn number_flag(
+    args: &[String],
+    flag: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    what: &str,
+) -> Result<u64, String> {
+    match args.iter().position(|a| a == flag).map(|i| args.get(i + 1)) {
+        None => Ok(default),
+        Some(Some(v)) => match v.parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(format!("{flag}: {what} from {} to {}, not {v:?}", range.start(), range.end())),
+        },
+        Some(None) => Err(format!("{flag} needs a value")),
+    }
 }
 
 fn usage(message: &str) -> ExitCode {
@@ -570,7 +579,7 @@ impl Mean {
             repeated: mean(&|m| m.repeated as f64),
             lost: mean(&|m| m.lost as f64),
             latency: (latencies.len() == runs.len()).then(|| Duration::from_secs_f64(latency_mean)),
-            latency_error: Duration::from_secs_f64((variance / n).sqrt()),
+            latency_error: if n > 0.0 { Duration::from_secs_f64((variance / n).sqrt()) } else { Duration::ZERO },
             expected_latency: runs
                 .iter()
                 .map(|m| m.expected_latency)

@@ -236,38 +236,37 @@ fn each_logs_outage_warns_once_and_its_end_is_said() {
     assert_eq!(run.stdout.matches("The build logs can be read again").count(), 2, "{}", run.stdout);
 }
 
-fn log_reads(api: &FakeApi) -> usize {
-    api.requests().iter().filter(|r| r.route() == Some(Route::Logs)).count()
+fn reads(api: &FakeApi, route: Route) -> usize {
+    api.requests().iter().filter(|r| r.route() == Some(route)).count()
 }
 
-/// One line every 20 ms for 800 ms, the build ending at 900 ms.
-fn trickling(all: &[String]) -> PipecatBuild {
+/// Runs the gate with `interval` on a build writing one line every 20 ms for 800 ms and ending
+/// at 900 ms; checks it printed every line once, in order, and returns the API it read.
+fn trickle_with_log_interval(interval: &str) -> FakeApi {
+    let all = numbered(0..40);
     let build = PipecatBuild::new(ID).step(ms(0), "building").step(ms(900), "success");
-    all.iter().enumerate().fold(build, |b, (i, line)| b.logs(ms(20 * i as u64), [line.clone()]))
+    let build = all.iter().enumerate().fold(build, |b, (i, line)| b.logs(ms(20 * i as u64), [line.clone()]));
+    let api = FakeApi::start(Scenario::new().pipecat(build));
+    let run = gate(&api, &[("BUILDGATE_LOG_INTERVAL", interval)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(fenced_lines(&run.stdout) == all, "every line once, in order: {}", run.stdout);
+    api
 }
 
 #[test]
 fn a_slow_log_is_read_when_the_build_starts_and_once_more_at_its_end() {
-    let all = numbered(0..40);
-    let api = FakeApi::start(Scenario::new().pipecat(trickling(&all)));
-    let run = gate(&api, &[("BUILDGATE_LOG_INTERVAL", "1m")]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(fenced_lines(&run.stdout) == all, "every line once, in order: {}", run.stdout);
-    assert_eq!(log_reads(&api), 2, "the first poll of the running build and the last");
-    let polls = api.requests().iter().filter(|r| r.route() == Some(Route::GetBuild)).count();
+    let api = trickle_with_log_interval("1m");
+    assert_eq!(reads(&api, Route::Logs), 2, "the first poll of the running build and the last");
+    let polls = reads(&api, Route::GetBuild);
     assert!(polls >= 10, "while the status was polled {polls} times");
 }
 
 #[test]
 fn the_log_is_read_at_least_every_log_interval() {
-    let all = numbered(0..40);
-    let api = FakeApi::start(Scenario::new().pipecat(trickling(&all)));
-    let run = gate(&api, &[("BUILDGATE_LOG_INTERVAL", "250ms")]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(fenced_lines(&run.stdout) == all, "every line once, in order: {}", run.stdout);
+    let api = trickle_with_log_interval("250ms");
     // The first read, three or so 250 ms apart, the last: not one on each of the ~25 polls.
-    let reads = log_reads(&api);
-    assert!((3..=7).contains(&reads), "{reads} log reads");
+    let logs = reads(&api, Route::Logs);
+    assert!((3..=7).contains(&logs), "{logs} log reads");
 }
 
 #[test]
@@ -284,5 +283,6 @@ fn a_fast_log_is_read_on_every_poll_so_none_of_it_is_lost() {
     assert_eq!(printed.len(), all.len());
     assert!(printed == all, "every line once, in order");
     assert!(!run.stdout.contains("may not have been shown"));
-    assert!(log_reads(&api) >= 8, "{} log reads", log_reads(&api));
+    let logs = reads(&api, Route::Logs);
+    assert!(logs >= 8, "{logs} log reads");
 }
