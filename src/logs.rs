@@ -212,9 +212,17 @@ impl Cadence {
     }
 
     /// Records a read made at `now` that found `new_lines` lines not printed before.
+    /// The first read has no interval of its own (the log may have grown long before the gate
+    /// started), so its rate counts only when it found a default window's worth of lines: a few
+    /// lines found moments after the start say nothing about speed.
     pub fn read(&mut self, now: Duration, new_lines: usize) {
         let since = now.saturating_sub(self.last_read.unwrap_or_default()).max(Duration::from_millis(1));
-        self.rate = (new_lines as f64 / since.as_secs_f64()).max(self.rate / 2.0);
+        let observed = if self.last_read.is_some() || new_lines >= BASE_LIMIT {
+            new_lines as f64 / since.as_secs_f64()
+        } else {
+            0.0
+        };
+        self.rate = observed.max(self.rate / 2.0);
         self.last_read = Some(now);
     }
 }
@@ -454,6 +462,9 @@ mod tests {
         let mut instant = Cadence::new(s(60));
         instant.read(ms(5), 2000);
         assert!(instant.due(ms(25), ms(20)), "2000 lines in the first 5 ms: read on every poll");
+        let mut few = Cadence::new(s(60));
+        few.read(ms(1), 1);
+        assert!(!few.due(ms(800), ms(40)), "one line found 1 ms after the start is no flow");
     }
 
     /// A small deterministic generator for the property tests.
