@@ -1,10 +1,10 @@
-//! Log window alignment: a 10 000-line window against a 10 000-line printed tail in the cases
-//! that matter (full overlap, shifted by 1 and by 5 000, no overlap, all lines identical), and
-//! growth from 1k to 100k lines to show it stays linear.
+//! Log window placement: a 10 000-line window against a 10 000-line printed tail in the cases
+//! that matter (full overlap, shifted by 1 and by 5 000, no overlap, all lines identical), each
+//! with the window's fingerprints taken, and growth from 1k to 100k lines to show it stays linear.
 
 use std::hint::black_box;
 
-use buildgate::logs::Tail;
+use buildgate::logs::{Fingerprinter, Read, Tail};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn log(n: usize, offset: usize) -> Vec<String> {
@@ -14,11 +14,19 @@ fn log(n: usize, offset: usize) -> Vec<String> {
 }
 
 fn tail_of(lines: &[String]) -> Tail {
-    let mut tail = Tail::default();
-    for line in lines {
-        tail.push(line);
-    }
+    let mut tail = Tail::new(lines.len(), Fingerprinter::with_seeds(1, 2));
+    let marks = tail.fingerprints(lines);
+    tail.commit(lines, &marks, 0, None);
     tail
+}
+
+fn place(tail: &Tail, window: &[String]) -> usize {
+    let marks = tail.fingerprints(window);
+    let read = Read { asked: window.len(), can_grow: false, cap: None };
+    match tail.place(window, &marks, read) {
+        buildgate::logs::Placement::From { from, .. } => from,
+        buildgate::logs::Placement::Grow => usize::MAX,
+    }
 }
 
 fn cases(c: &mut Criterion) {
@@ -27,7 +35,7 @@ fn cases(c: &mut Criterion) {
     let tail = tail_of(&printed);
     let identical = vec!["........".to_string(); n];
     let identical_tail = tail_of(&identical);
-    let mut group = c.benchmark_group("align 10k window vs 10k tail");
+    let mut group = c.benchmark_group("place 10k window vs 10k tail");
     for (name, window, tail) in [
         ("full overlap", log(n, 0), &tail),
         ("shifted by 1", log(n, 1), &tail),
@@ -35,22 +43,17 @@ fn cases(c: &mut Criterion) {
         ("no overlap", log(n, n), &tail),
         ("all lines identical", identical.clone(), &identical_tail),
     ] {
-        group.bench_function(name, |b| b.iter(|| black_box(tail.align(black_box(&window), n))));
+        group.bench_function(name, |b| b.iter(|| black_box(place(tail, black_box(&window)))));
     }
     group.finish();
 
-    let mut growth = c.benchmark_group("align growth (shifted by half)");
+    let mut growth = c.benchmark_group("place growth (shifted by half)");
     for size in [1_000, 10_000, 100_000] {
-        let printed = log(size, 0);
-        let mut tail = Tail::with_capacity(size);
-        for line in &printed {
-            tail.push(line);
-        }
+        let tail = tail_of(&log(size, 0));
         let window = log(size, size / 2);
         growth.throughput(Throughput::Elements(size as u64));
-        growth.bench_with_input(BenchmarkId::from_parameter(size), &window, |b, w| {
-            b.iter(|| black_box(tail.align(w, size)))
-        });
+        growth
+            .bench_with_input(BenchmarkId::from_parameter(size), &window, |b, w| b.iter(|| black_box(place(&tail, w))));
     }
     growth.finish();
 }

@@ -28,8 +28,7 @@ async fn main() -> std::process::ExitCode {
         ("NO_COLOR", std::env::var("NO_COLOR").unwrap_or_default()),
     ]);
     println!("# demo: the CI log of a `{format}` job, as the runner receives it (commands shown raw)\n");
-    let outcome = buildgate::run(&env, Box::new(std::io::stdout())).await;
-    let code = buildgate::error::exit_code(&outcome);
+    let code = buildgate::run(&env, Vec::new(), Box::new(std::io::stdout())).await.code();
     println!("\n# exit code {code}; requests made to the API: {}", api.requests().len());
     println!("# {}:", outputs.display());
     print!("{}", std::fs::read_to_string(&outputs).unwrap_or_default());

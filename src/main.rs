@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use buildgate::config::Env;
-use buildgate::error::exit_code;
 
 fn main() -> ExitCode {
     let env = Env::from_process();
@@ -15,6 +14,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(buildgate::run(&env, Box::new(std::io::stdout())));
-    ExitCode::from(exit_code(&outcome))
+    let args = std::env::args_os().skip(1).collect();
+    let exit = runtime.block_on(buildgate::run(&env, args, Box::new(std::io::stdout())));
+    ExitCode::from(exit.code())
 }

@@ -3,7 +3,7 @@
 //! configuration reads has an input, no input carries a default of its own (the binary's defaults,
 //! which each description states, are the only ones), and every output the gate writes is declared.
 //!
-//! The facts about the gate are read from the source text (`src/config.rs`, `src/**/*.rs`), so a
+//! The facts about the gate are read from the source text (`src/config/`, `src/**/*.rs`), so a
 //! variable or output added there without touching `action.yml` fails here. The checks are pure
 //! functions of the parsed YAML; the tests at the bottom break a copy of `action.yml` in the ways
 //! that matter and assert each break is reported, so the checks cannot silently pass everything.
@@ -95,10 +95,10 @@ fn without_tests(text: &str) -> &str {
 fn read_gate(config_rs: &str, sources: &[(String, String)]) -> Result<Gate, String> {
     let config_rs = without_tests(config_rs);
     if !config_rs.contains("envy::prefixed(\"BUILDGATE_\")") {
-        return Err("src/config.rs no longer reads RawConfig with envy::prefixed(\"BUILDGATE_\")".into());
+        return Err("src/config/mod.rs no longer reads RawConfig with envy::prefixed(\"BUILDGATE_\")".into());
     }
     let body =
-        block(config_rs, "struct RawConfig {", "}").ok_or("src/config.rs: no `struct RawConfig { .. }` found")?;
+        block(config_rs, "struct RawConfig {", "}").ok_or("src/config/mod.rs: no `struct RawConfig { .. }` found")?;
     let mut fields = Vec::new();
     for line in body.lines().map(str::trim) {
         if line.is_empty() || line.starts_with("//") {
@@ -133,11 +133,16 @@ fn read_gate(config_rs: &str, sources: &[(String, String)]) -> Result<Gate, Stri
         }
     }
 
+    // The durations are those `check_durations` names; their defaults stand in the variables' table.
+    let vars_rs = sources.iter().find(|(name, _)| name.ends_with("config/vars.rs")).map_or("", |(_, t)| t.as_str());
     let mut duration_defaults = BTreeMap::new();
-    for (i, _) in config_rs.match_indices("duration_var(\"") {
-        let call = &config_rs[i..];
-        let call = &call[..call.find(')').unwrap_or(call.len())];
-        if let [variable, .., default] = literals(call)[..] {
+    if let Some(list) = block(config_rs, "fn check_durations(", "];") {
+        for (i, _) in list.match_indices("(\"BUILDGATE_") {
+            let variable = literals(&list[i..]).first().copied().unwrap_or_default();
+            let row = format!("name: \"{variable}\"");
+            let default = vars_rs.split(&row).nth(1).and_then(|rest| rest.split("default: \"").nth(1));
+            let default = default.and_then(|rest| rest.split('"').next());
+            let default = default.ok_or(format!("src/config/vars.rs: no default for {variable}"))?;
             duration_defaults.insert(variable.to_string(), default.to_string());
         }
     }
@@ -146,22 +151,24 @@ fn read_gate(config_rs: &str, sources: &[(String, String)]) -> Result<Gate, Stri
         .lines()
         .find_map(|l| l.trim().strip_prefix("pub const DEFAULT_MAX_LOG_LINES: usize = "))
         .map(|v| v.trim_end_matches(';').replace('_', ""))
-        .ok_or("src/config.rs: no `pub const DEFAULT_MAX_LOG_LINES: usize = ..;`")?;
+        .ok_or("src/config/mod.rs: no `pub const DEFAULT_MAX_LOG_LINES: usize = ..;`")?;
     let log_level_default = block(config_rs, "fn log_level(", "}")
         .and_then(|b| b.split("unwrap_or(\"").nth(1))
         .and_then(|rest| rest.split('"').next())
-        .ok_or("src/config.rs: fn log_level has no `unwrap_or(\"..\")` default")?
+        .ok_or("src/config/mod.rs: fn log_level has no `unwrap_or(\"..\")` default")?
         .to_string();
-    let default_urls = block(config_rs, "fn default_url(", "}")
+    let provider_rs =
+        sources.iter().find(|(name, _)| name.ends_with("provider/mod.rs")).map_or("", |(_, t)| without_tests(t));
+    let default_urls = block(provider_rs, "fn default_url(", "}")
         .map(|b| literals(b).into_iter().map(String::from).collect::<Vec<_>>())
         .filter(|urls| !urls.is_empty())
-        .ok_or("src/config.rs: fn default_url has no URLs")?;
+        .ok_or("src/provider/mod.rs: fn default_url has no URLs")?;
 
     Ok(Gate { fields, outputs, duration_defaults, max_log_lines_default, log_level_default, default_urls })
 }
 
 fn gate() -> Gate {
-    read_gate(&read("src/config.rs"), &rust_sources(&Path::new(ROOT).join("src"))).unwrap_or_else(|e| panic!("{e}"))
+    read_gate(&read("src/config/mod.rs"), &rust_sources(&Path::new(ROOT).join("src"))).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn env_name(input: &str) -> String {
@@ -236,7 +243,7 @@ fn check(action: &Yaml, gate: &Gate) -> Vec<String> {
             Some(value) => problems.push(format!("runs.env.{variable} must be `{expected}`, is {value:?}")),
         }
         if !gate.fields.contains(&field_name(name)) {
-            problems.push(format!("input `{name}` sets {variable}, which src/config.rs (RawConfig) does not read"));
+            problems.push(format!("input `{name}` sets {variable}, which src/config/mod.rs (RawConfig) does not read"));
         }
         if !matches!(input["default"], Yaml::BadValue) {
             problems.push(format!(
@@ -270,7 +277,7 @@ fn check(action: &Yaml, gate: &Gate) -> Vec<String> {
         let name = input_name(field);
         if !exempt && !input_names.contains(name.as_str()) {
             problems.push(format!(
-                "src/config.rs reads BUILDGATE_{} but action.yml has no input `{name}`",
+                "src/config/mod.rs reads BUILDGATE_{} but action.yml has no input `{name}`",
                 field.to_ascii_uppercase()
             ));
         }
@@ -345,9 +352,10 @@ fn the_gate_facts_are_read_from_the_sources() {
 
 #[test]
 fn a_new_config_field_or_output_is_noticed() {
-    let config_rs = read("src/config.rs");
+    let config_rs = read("src/config/mod.rs");
     let grown = config_rs.replacen("struct RawConfig {\n", "struct RawConfig {\n    colour: Option<String>,\n", 1);
-    let sources = vec![("src/extra.rs".to_string(), "fn f() { values.push((\"digest\", x)); }".to_string())];
+    let mut sources = rust_sources(&Path::new(ROOT).join("src"));
+    sources.push(("src/extra.rs".to_string(), "fn f() { values.push((\"digest\", x)); }".to_string()));
     let mut gate = read_gate(&grown, &sources).unwrap();
     gate.outputs.extend(self::gate().outputs);
     let problems = check(&load_action(), &gate);
@@ -355,7 +363,7 @@ fn a_new_config_field_or_output_is_noticed() {
     assert!(problems.iter().any(|p| p.contains("output `digest`")), "{problems:?}");
 
     let renamed = config_rs.replacen("struct RawConfig {\n", "struct RawConfig {\n    #[serde(rename = \"x\")]\n", 1);
-    assert!(read_gate(&renamed, &[]).is_err());
+    assert!(read_gate(&renamed, &sources).is_err());
 }
 
 /// Applies `edit` to a fresh copy of the real action.yml and returns what `check` reports.
@@ -464,12 +472,12 @@ fn the_gitlab_template_runs_the_gate_and_keeps_its_dotenv_file() {
     let template = &docs[0];
     let job = &template[".buildgate"];
 
-    let config_rs = read("src/config.rs");
-    let default_file = config_rs
-        .split("(None, Some(Format::Gitlab)) => Some(PathBuf::from(\"")
+    let ci_rs = read("src/ci/mod.rs");
+    let default_file = ci_rs
+        .split("Format::Gitlab => Some((PathBuf::from(\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
-        .expect("src/config.rs: no default output file for the gitlab format");
+        .expect("src/ci/mod.rs: no default output file for the gitlab format");
     assert_eq!(job["artifacts"]["reports"]["dotenv"].as_str(), Some(default_file));
     assert_eq!(job["artifacts"]["when"].as_str(), Some("always"), "outputs must survive a failed build");
 
@@ -483,6 +491,6 @@ fn the_gitlab_template_runs_the_gate_and_keeps_its_dotenv_file() {
     let gate = gate();
     for (name, _) in mapping(&job["variables"], ".buildgate.variables", &mut Vec::new()) {
         let field = name.strip_prefix("BUILDGATE_").map(str::to_ascii_lowercase).unwrap_or_default();
-        assert!(gate.fields.contains(&field), "the template sets {name}, which src/config.rs does not read");
+        assert!(gate.fields.contains(&field), "the template sets {name}, which src/config/mod.rs does not read");
     }
 }

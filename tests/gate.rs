@@ -33,7 +33,7 @@ fn a_successful_build_exits_0_with_every_output() {
     assert_eq!(statuses(&run.stdout), ["pending", "building", "success"], "{}", run.stdout);
     assert!(run.stdout.starts_with(&format!("::add-mask::{DEFAULT_API_KEY}\n")));
     assert!(
-        run.summary.contains("| Image | `123.dkr.ecr.us-west-2.amazonaws.com/pipecat/org:abc` |"),
+        run.summary.contains("| Image | `123.dkr.ecr.us-west-2.amazonaws.com/pipecat/org:abc` (from imageUri) |"),
         "{}",
         run.summary
     );
@@ -170,7 +170,7 @@ fn an_unreadable_answer_that_stays_unreadable_exits_3() {
     let api = FakeApi::start(Scenario::new().pipecat(succeeding()).fault(Fault::new(Route::GetBuild, html).times(100)));
     let run = gate(&api, &[]);
     assert_eq!(run.code, 3, "{}", run.stdout);
-    assert!(run.stdout.contains("not the JSON expected") && run.stdout.contains("Maintenance"), "{}", run.stdout);
+    assert!(run.stdout.contains("is not JSON") && run.stdout.contains("Maintenance"), "{}", run.stdout);
     assert_eq!(api.requests().len(), 3);
 }
 
@@ -181,7 +181,7 @@ fn every_configuration_error_exits_2_naming_the_variable_before_any_request() {
         (&[("BUILDGATE_BUILD_ID", "nope")], "BUILDGATE_BUILD_ID: \"nope\" is not a Pipecat build id"),
         (&[("BUILDGATE_API_KEY", "")], "BUILDGATE_API_KEY: no API key"),
         (&[("BUILDGATE_TIMEOUT", "ten")], "BUILDGATE_TIMEOUT: \"ten\" is not a duration"),
-        (&[("BUILDGATE_POLL_INTERVAL", "0s")], "BUILDGATE_POLL_INTERVAL: \"0s\" is zero"),
+        (&[("BUILDGATE_POLL_INTERVAL", "0s")], "BUILDGATE_POLL_INTERVAL: \"0s\" is not a duration: it is zero; use"),
         (&[("BUILDGATE_POLL_MAX_INTERVAL", "1ms")], "BUILDGATE_POLL_MAX_INTERVAL: 1ms is shorter"),
         (&[("BUILDGATE_REQUEST_TIMEOUT", "5 min")], "BUILDGATE_REQUEST_TIMEOUT"),
         (&[("BUILDGATE_LOGS", "sometimes")], "BUILDGATE_LOGS: \"sometimes\" is not a boolean"),

@@ -221,17 +221,20 @@ fn logs_are_not_read_before_the_build_starts_nor_when_disabled() {
 }
 
 #[test]
-fn each_logs_outage_warns_once_and_its_end_is_said() {
+fn each_kind_of_logs_failure_warns_once_and_the_recovery_is_said() {
     let build = PipecatBuild::new(ID).step(ms(0), "building").step(ms(800), "success").logs(ms(0), ["x"]);
     let api = FakeApi::start(
         Scenario::new()
             .pipecat(build)
             .fault(Fault::new(Route::Logs, FaultKind::status(503)).times(2))
             .fault(Fault::new(Route::Logs, FaultKind::Delay(ms(0))))
-            .fault(Fault::new(Route::Logs, FaultKind::status(500)).times(2)),
+            .fault(Fault::new(Route::Logs, FaultKind::status(500)).times(2))
+            .fault(Fault::new(Route::Logs, FaultKind::Delay(ms(0))))
+            .fault(Fault::new(Route::Logs, FaultKind::body(200, "application/json", "{\"logs\": 7}")).times(2)),
     );
     let run = gate(&api, &[]);
     assert_eq!(run.code, 0);
+    // Two outages of the same kind (server errors) warn once; an unreadable answer is another kind.
     assert_eq!(run.stdout.matches("cannot read the build logs").count(), 2, "{}", run.stdout);
     assert_eq!(run.stdout.matches("The build logs can be read again").count(), 2, "{}", run.stdout);
 }

@@ -1,7 +1,23 @@
-//! GitLab CI job logs: collapsible `section_start`/`section_end` markers, and log text that can
-//! neither open nor close a section.
+//! Everything GitLab CI means: collapsible `section_start`/`section_end` markers, log text
+//! that can neither open nor close a section, and the dotenv report of the outputs.
 
 use super::{Dialect, Session, without_cr};
+use crate::text::{cut, one_line};
+
+/// GitLab rejects a whole dotenv report over 5 KiB: long values are cut to keep well under it.
+const DOTENV_VALUE_MAX: usize = 500;
+
+/// `BUILDGATE_NAME=value` on one line: GitLab's dotenv allows no multi-line values, and trims.
+pub fn dotenv_line(name: &str, value: &str) -> String {
+    format!("{}={}\n", dotenv_key(name), cut(&one_line(value), DOTENV_VALUE_MAX))
+}
+
+/// `build-id` → `BUILDGATE_BUILD_ID`.
+pub fn dotenv_key(name: &str) -> String {
+    let key: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    format!("BUILDGATE_{key}")
+}
 
 pub struct Gitlab {
     session: Session,

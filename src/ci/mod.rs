@@ -1,16 +1,77 @@
-//! What the gate prints into the CI log: one [`Dialect`] per format for the exact bytes, and the
-//! [`Console`] that keeps groups balanced and untrusted text fenced, closing both on drop.
+//! What the gate prints and writes for each CI: the [`Format`] and how it is detected, one
+//! [`Dialect`] per format for the exact bytes, the [`Console`] that keeps groups balanced and
+//! untrusted text fenced, and the outputs file.
 
+mod console;
 pub mod github;
 pub mod gitlab;
+mod outputs;
 pub mod plain;
 
-use std::io::Write;
-use std::time::Duration;
+use std::path::PathBuf;
 
-use crate::config::Format;
+pub use console::Console;
+pub use outputs::{OutputsFile, append};
 
-/// The exact bytes of one CI format. Every method appends whole lines to `out`.
+use crate::config::Env;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Github,
+    Gitlab,
+    Plain,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Github => "github",
+            Format::Gitlab => "gitlab",
+            Format::Plain => "plain",
+        }
+    }
+
+    /// `BUILDGATE_FORMAT`, with `auto` (or unset) detected from `GITHUB_ACTIONS` / `GITLAB_CI`.
+    pub fn from_config(value: Option<&str>, env: &Env) -> Result<Format, String> {
+        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("auto") if env.is_true("GITHUB_ACTIONS") => Ok(Format::Github),
+            None | Some("auto") if env.is_true("GITLAB_CI") => Ok(Format::Gitlab),
+            None | Some("auto" | "plain") => Ok(Format::Plain),
+            Some("github") => Ok(Format::Github),
+            Some("gitlab") => Ok(Format::Gitlab),
+            Some(other) => Err(format!("{other:?} is not a format; use auto, github, gitlab or plain")),
+        }
+    }
+
+    /// Where outputs go when `BUILDGATE_OUTPUT_FILE` is unset, and the variable that says so.
+    pub fn outputs_default(self, env: &Env) -> Option<(PathBuf, &'static str)> {
+        match self {
+            Format::Github => env.get("GITHUB_OUTPUT").map(|p| (PathBuf::from(p), "GITHUB_OUTPUT")),
+            Format::Gitlab => Some((PathBuf::from("buildgate.env"), "BUILDGATE_OUTPUT_FILE")),
+            Format::Plain => None,
+        }
+    }
+
+    /// GitHub's step summary file.
+    pub fn summary_path(self, env: &Env) -> Option<PathBuf> {
+        match self {
+            Format::Github => env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            Format::Gitlab | Format::Plain => None,
+        }
+    }
+
+    /// One output as the outputs file of this format holds it.
+    pub fn output_entry(self, name: &str, value: &str) -> String {
+        match self {
+            Format::Github => github::output_entry(name, value),
+            Format::Gitlab => gitlab::dotenv_line(name, value),
+            Format::Plain => plain::output_line(name, value),
+        }
+    }
+}
+
+/// The exact bytes of one CI format. Every method appends whole lines to `out`; the texts
+/// given are already redacted and inert (see [`Console`]).
 pub trait Dialect {
     /// A line of the gate's own (status changes, results, headings).
     fn line(&self, out: &mut String, text: &str);
@@ -72,174 +133,24 @@ pub fn dialect(format: Format, session: Session) -> Box<dyn Dialect + Send> {
     }
 }
 
-/// `12.3s` under a minute, `4m05s` from there.
-pub fn format_elapsed(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs < 60 { format!("{:.1}s", d.as_secs_f64()) } else { format!("{}m{:02}s", secs / 60, secs % 60) }
-}
-
 /// Removes every CR: the GitHub runner splits lines on a bare CR (so text after it could be
 /// read as a command), and in GitLab's log view it overwrites what came before.
 pub fn without_cr(line: &str) -> std::borrow::Cow<'_, str> {
     if line.contains('\r') { line.replace('\r', "").into() } else { line.into() }
 }
 
-/// The CI log. Owns the writer and the state of groups; dropping it closes whatever is open.
-pub struct Console {
-    out: Box<dyn Write + Send>,
-    dialect: Box<dyn Dialect + Send>,
-    open_group: Option<(usize, String)>,
-    untrusted: bool,
-    groups_opened: usize,
-    buf: String,
+/// GitHub's legacy `##[` command form is found anywhere in a line: a zero-width space breaks it.
+/// Plain output may end up in a GitHub log too, so both use it.
+pub fn defuse_legacy_commands(line: &str) -> String {
+    without_cr(line).replace("##[", "##\u{200B}[")
 }
 
-impl Console {
-    pub fn new(dialect: Box<dyn Dialect + Send>, out: Box<dyn Write + Send>) -> Self {
-        Console { out, dialect, open_group: None, untrusted: false, groups_opened: 0, buf: String::new() }
-    }
-
-    pub fn line(&mut self, text: &str) {
-        self.gate(|d, out| d.line(out, text));
-    }
-
-    pub fn status(&mut self, elapsed: Duration, text: &str) {
-        self.gate(|d, out| d.status(out, &format_elapsed(elapsed), text));
-    }
-
-    pub fn warning(&mut self, text: &str) {
-        self.gate(|d, out| d.warning(out, text));
-    }
-
-    pub fn error(&mut self, title: &str, text: &str) {
-        self.gate(|d, out| d.error(out, title, text));
-    }
-
-    pub fn mask(&mut self, secret: &str) {
-        self.gate(|d, out| d.mask(out, secret));
-    }
-
-    /// Build log lines, inside the group titled `title` (opened, or switched to, as needed).
-    pub fn log_lines<'a>(&mut self, title: &str, lines: impl IntoIterator<Item = &'a str>) {
-        let mut lines = lines.into_iter().peekable();
-        if lines.peek().is_none() {
-            return;
-        }
-        if self.open_group.as_ref().is_none_or(|(_, open)| open != title) {
-            self.close_group();
-            self.groups_opened += 1;
-            let id = self.groups_opened;
-            self.dialect.group_start(&mut self.buf, id, title);
-            self.open_group = Some((id, title.to_string()));
-        }
-        self.start_untrusted();
-        for line in lines {
-            self.dialect.log_line(&mut self.buf, line);
-        }
-        self.flush();
-    }
-
-    /// Untrusted lines outside any group, under a heading of the gate's own.
-    pub fn log_excerpt<'a>(&mut self, heading: &str, lines: impl IntoIterator<Item = &'a str>) {
-        self.line(heading);
-        self.start_untrusted();
-        for line in lines {
-            self.dialect.log_line(&mut self.buf, line);
-        }
-        self.end_untrusted();
-        self.flush();
-    }
-
-    pub fn close_group(&mut self) {
-        self.end_untrusted();
-        if let Some((id, title)) = self.open_group.take() {
-            self.dialect.group_end(&mut self.buf, id, &title);
-        }
-        self.flush();
-    }
-
-    fn gate(&mut self, print: impl FnOnce(&dyn Dialect, &mut String)) {
-        if self.dialect.closes_groups_for_gate_lines() {
-            self.close_group();
-        } else {
-            self.end_untrusted();
-        }
-        print(self.dialect.as_ref(), &mut self.buf);
-        self.flush();
-    }
-
-    fn start_untrusted(&mut self) {
-        if !self.untrusted {
-            self.dialect.untrusted_start(&mut self.buf);
-            self.untrusted = true;
-        }
-    }
-
-    fn end_untrusted(&mut self) {
-        if self.untrusted {
-            self.dialect.untrusted_end(&mut self.buf);
-            self.untrusted = false;
-        }
-    }
-
-    fn flush(&mut self) {
-        if !self.buf.is_empty() {
-            // A closed stdout must not stop the gate from writing its outputs and exit code.
-            let _ = self.out.write_all(self.buf.as_bytes()).and_then(|()| self.out.flush());
-            self.buf.clear();
-        }
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        self.close_group();
-    }
+/// A line of the gate's own that may quote API text: kept on one line and never read as a
+/// command (the runner only looks for `::` at the start of a trimmed line).
+pub fn gate_text(text: &str) -> String {
+    let one_line = defuse_legacy_commands(&text.replace('\n', " "));
+    if one_line.trim_start().starts_with("::") { format!("\u{200B}{one_line}") } else { one_line }
 }
 
 #[cfg(test)]
-pub(crate) mod testing {
-    //! A shared script of console events for each dialect's golden test.
-    use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    pub fn session() -> Session {
-        Session { token: "0123456789abcdef0123456789abcdef".into(), color: false, unix_time: || 1_771_588_800 }
-    }
-
-    pub use fake_api::ci::HOSTILE_LOG_LINES as HOSTILE;
-
-    /// Runs the standard script and renders the bytes with ESC and CR made visible.
-    pub fn render(dialect: Box<dyn Dialect + Send>) -> String {
-        let captured = Captured::default();
-        {
-            let mut console = Console::new(dialect, Box::new(captured.clone()));
-            console.mask("secret-key-123");
-            console.line("Waiting on build 123e4567-e89b-12d3-a456-426614174000 (pipecat)");
-            console.status(Duration::from_millis(100), "pending");
-            console.log_lines("Build log", ["[Container] 2026/03/04 10:00:00 Running on CodeBuild"]);
-            console.log_lines("Build log · INSTALL", ["[Container] 2026/03/04 10:00:00 Entering phase: INSTALL"]);
-            console.status(Duration::from_secs(75), "building");
-            console.log_lines("Build log · INSTALL", HOSTILE.iter().copied());
-            console.warning("logs: 100% done, 50%: not\nreally");
-            console.error("Build failed: a, b", "Docker build failed: COPY failed\nline two 100%");
-            console.log_excerpt("Last 2 log lines:", ["ERROR: pip install failed", "::error::fake"]);
-            console.log_lines("Build log · BUILD", ["still open when dropped"]);
-        }
-        let bytes = captured.0.lock().unwrap().clone();
-        String::from_utf8(bytes).unwrap().replace('\x1b', "␛").replace('\r', "␍")
-    }
-}
+pub(crate) mod testing;

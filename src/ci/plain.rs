@@ -1,7 +1,12 @@
 //! Plain text for a terminal or any other CI: no commands, a readable prefix per log line.
 
-use super::github::gate_text;
-use super::{Dialect, Session};
+use super::{Dialect, Session, defuse_legacy_commands, gate_text};
+use crate::text::one_line;
+
+/// `name=value` on one line, as printed after the result (or written to the outputs file).
+pub fn output_line(name: &str, value: &str) -> String {
+    format!("{name}={}\n", one_line(value))
+}
 
 pub struct Plain {
     session: Session,
@@ -45,7 +50,7 @@ impl Dialect for Plain {
 
     fn log_line(&self, out: &mut String, line: &str) {
         out.push_str("  | ");
-        out.push_str(&super::github::defuse(line));
+        out.push_str(&defuse_legacy_commands(line));
         out.push('\n');
     }
 

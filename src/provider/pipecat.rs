@@ -1,16 +1,12 @@
 //! Pipecat Cloud's builds API: get a build, list builds by context hash, and read the log tail.
 
-use std::time::Duration;
-
-use serde::Deserialize;
-use tokio::time::Instant;
-
-use super::{
-    BuildState, Found, Provider, Snapshot, lenient, parse_json, plausible_duration, refusal, seconds_between, time_left,
-};
-use crate::config::Target;
-use crate::http::{Answer, FetchError, Http};
 use reqwest::Url;
+use serde_json::Value;
+
+use super::json::{array, integer, plausible_duration, read_answer, seconds_between, text};
+use super::{BuildState, Found, Image, Provider, Snapshot, Target, is_uuid};
+use crate::http::{Deadline, FetchError, Http};
+use crate::logs::LogWindow;
 
 /// Builds per page when listing by context hash: the API's maximum.
 const PAGE_SIZE: usize = 100;
@@ -20,112 +16,68 @@ const MAX_PAGES: usize = 100;
 pub struct Pipecat {
     http: Http,
     base: Url,
-    key_source: &'static str,
-}
-
-#[derive(Deserialize)]
-struct GetBuildResponse {
-    build: Option<BuildDto>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BuildDto {
-    #[serde(default, deserialize_with = "lenient")]
-    id: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    status: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    image_uri: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    logs_url: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    error_message: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    build_duration_seconds: Option<i64>,
-    #[serde(default, deserialize_with = "lenient")]
-    started_at: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    completed_at: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    created_at: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    updated_at: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ListBuildsResponse {
-    #[serde(default)]
-    builds: Vec<BuildDto>,
-    #[serde(default, deserialize_with = "lenient")]
-    total: Option<usize>,
-}
-
-#[derive(Deserialize)]
-struct LogsResponse {
-    #[serde(default)]
-    logs: Vec<LogEntry>,
-}
-
-/// Pipecat's own CLI accepts both plain strings and `{message, timestamp}` objects.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum LogEntry {
-    Line(String),
-    Object {
-        #[serde(default)]
-        message: Option<String>,
-    },
-    Other(serde_json::Value),
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default, deserialize_with = "lenient")]
-    error: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    code: Option<String>,
 }
 
 impl Pipecat {
-    pub fn new(http: Http, base: Url, key_source: &'static str) -> Self {
-        Pipecat { http, base, key_source }
+    pub fn new(http: Http, base: Url) -> Self {
+        Pipecat { http, base }
     }
 
     fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
-        let mut url = self.base.clone();
-        url.path_segments_mut().expect("validated http(s) base URL").pop_if_empty().extend(segments);
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        url
+        url(&self.base, segments, query)
     }
 
     fn list_url(&self, hash: &str, region: Option<&str>, offset: usize) -> Url {
-        let (limit, offset) = (PAGE_SIZE.to_string(), offset.to_string());
-        let mut query = vec![("contextHash", hash)];
-        if let Some(region) = region {
-            query.push(("region", region));
-        }
-        query.extend([("limit", limit.as_str()), ("offset", offset.as_str())]);
-        self.url(&["builds"], &query)
+        list_url(&self.base, hash, region, offset)
     }
 
-    async fn get(&self, url: Url, until: Instant, what: &str) -> Result<Answer, FetchError> {
-        let answer = self.http.get(url, time_left(until)).await?;
-        if (200..300).contains(&answer.status) {
-            return Ok(answer);
-        }
-        let detail = serde_json::from_slice::<ErrorBody>(&answer.body)
-            .ok()
-            .map(|b| match (b.error, b.code) {
-                (Some(e), Some(c)) => format!("{e} ({c})"),
-                (Some(e), None) => e,
-                (None, Some(c)) => c,
-                (None, None) => String::new(),
-            })
-            .unwrap_or_default();
-        Err(refusal(answer.status, &detail, self.key_source, what))
+    async fn get(&self, url: Url, deadline: Deadline, what: &str) -> Result<(Value, usize), FetchError> {
+        let answer = self.http.get(url, deadline).await?;
+        Ok((read_answer(&answer, what, error_detail)?, answer.body.len()))
+    }
+}
+
+/// `base` with path segments (each percent-encoded as one segment) and a query.
+fn url(base: &Url, segments: &[&str], query: &[(&str, &str)]) -> Url {
+    let mut url = base.clone();
+    url.path_segments_mut().expect("validated http(s) base URL").pop_if_empty().extend(segments);
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    url
+}
+
+fn list_url(base: &Url, hash: &str, region: Option<&str>, offset: usize) -> Url {
+    let (limit, offset) = (PAGE_SIZE.to_string(), offset.to_string());
+    let mut query = vec![("contextHash", hash)];
+    if let Some(region) = region {
+        query.push(("region", region));
+    }
+    query.extend([("limit", limit.as_str()), ("offset", offset.as_str())]);
+    url(base, &["builds"], &query)
+}
+
+/// The URLs the gate would request, for the dry run.
+pub fn planned_urls(base: &Url, target: &Target) -> Vec<String> {
+    match target {
+        Target::BuildId(id) => vec![
+            url(base, &["builds", id], &[]).to_string(),
+            url(base, &["builds", id, "logs"], &[("limit", "500")]).to_string(),
+        ],
+        Target::ContextHash { hash, region } => vec![
+            list_url(base, hash, region.as_deref(), 0).to_string(),
+            url(base, &["builds", "{id}"], &[]).to_string().replace("%7Bid%7D", "{id}"),
+        ],
+    }
+}
+
+/// `{error, code}`, as the API words a refusal.
+fn error_detail(body: &Value) -> String {
+    match (text(body, &["error"]), text(body, &["code"])) {
+        (Some(e), Some(c)) => format!("{e} ({c})"),
+        (Some(e), None) => e,
+        (None, Some(c)) => c,
+        (None, None) => String::new(),
     }
 }
 
@@ -141,75 +93,69 @@ fn state_of(status: &str) -> BuildState {
     }
 }
 
-fn snapshot_of(requested_id: &str, build: BuildDto) -> Result<Snapshot, FetchError> {
-    let provider_status = build
-        .status
+fn snapshot_of(requested_id: &str, build: &Value) -> Result<Snapshot, FetchError> {
+    let provider_status = text(build, &["status"])
         .ok_or_else(|| FetchError::Unreadable { reason: "the build answer has no readable `build.status`".into() })?;
     let state = state_of(&provider_status);
-    let duration_secs = build
-        .build_duration_seconds
+    let duration_secs = integer(build, &["buildDurationSeconds"])
         .and_then(plausible_duration)
-        .or_else(|| seconds_between(build.started_at.as_deref(), build.completed_at.as_deref()));
+        .or_else(|| seconds_between(text(build, &["startedAt"]).as_deref(), text(build, &["completedAt"]).as_deref()));
+    let image = text(build, &["imageUri"])
+        .filter(|uri| !uri.trim().is_empty())
+        .map(|uri| Image { uri, source: "imageUri" })
+        .ok_or("the build answer has no `imageUri` (a non-empty string)");
     Ok(Snapshot {
-        id: build.id.unwrap_or_else(|| requested_id.to_string()),
+        id: text(build, &["id"]).unwrap_or_else(|| requested_id.to_string()),
         state,
         provider_status,
-        image_uri: build.image_uri.filter(|_| state == BuildState::Succeeded),
+        phase: None,
+        image,
         duration_secs: duration_secs.filter(|_| state.is_terminal()),
-        logs_url: build.logs_url,
-        error_message: build.error_message,
+        logs_url: text(build, &["logsUrl"]),
+        error_message: text(build, &["errorMessage"]),
         parts: Vec::new(),
     })
 }
 
-/// Whether `build` is newer than `best` by `createdAt`, ties by `updatedAt` (RFC 3339; an
-/// unreadable time counts as oldest; a build without an id never wins).
-fn newer(build: &BuildDto, best: Option<&BuildDto>) -> bool {
-    let key = |b: &BuildDto| {
-        let at = |t: &Option<String>| t.as_deref().and_then(super::parse_rfc3339).unwrap_or(i64::MIN);
-        (at(&b.created_at), at(&b.updated_at))
-    };
-    build.id.is_some() && best.is_none_or(|best| key(build) > key(best))
+/// A log entry as Pipecat's own CLI reads it: a string, or an object with a `message`; any
+/// other entry is shown as its JSON, so that one odd entry never fails the window.
+fn entry_text(entry: &Value) -> String {
+    match entry {
+        Value::String(line) => line.clone(),
+        Value::Object(_) => match entry.get("message") {
+            Some(Value::String(message)) => message.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// `(createdAt, updatedAt)` in ms for picking the newest build; unreadable counts as oldest.
+fn age_key(build: &Value) -> (i64, i64) {
+    let at = |name| text(build, &[name]).as_deref().and_then(super::parse_rfc3339).unwrap_or(i64::MIN);
+    (at("createdAt"), at("updatedAt"))
 }
 
 impl Provider for Pipecat {
-    fn planned_urls(&self, target: &Target) -> Vec<String> {
-        match target {
-            Target::BuildId(id) => vec![
-                self.url(&["builds", id], &[]).to_string(),
-                self.url(&["builds", id, "logs"], &[("limit", "500")]).to_string(),
-            ],
-            Target::ContextHash { hash, region } => vec![
-                self.list_url(hash, region.as_deref(), 0).to_string(),
-                self.url(&["builds", "{id}"], &[]).to_string().replace("%7Bid%7D", "{id}"),
-            ],
-        }
-    }
-
-    async fn snapshot(&self, id: &str, until: Instant) -> Result<Snapshot, FetchError> {
-        let answer = self.get(self.url(&["builds", id], &[]), until, &format!("build {id}")).await?;
-        let response: GetBuildResponse = parse_json(&answer, "build")?;
-        let build = response
-            .build
+    async fn snapshot(&self, id: &str, deadline: Deadline) -> Result<Snapshot, FetchError> {
+        let (answer, _) = self.get(self.url(&["builds", id], &[]), deadline, &format!("build {id}")).await?;
+        let build = answer
+            .get("build")
+            .filter(|b| b.is_object())
             .ok_or_else(|| FetchError::Unreadable { reason: "the build answer has no `build` object".into() })?;
         snapshot_of(id, build)
     }
 
-    async fn log_window(&self, id: &str, limit: usize, until: Instant) -> Option<Result<Vec<String>, FetchError>> {
-        let limit_text = limit.to_string();
-        let url = self.url(&["builds", id, "logs"], &[("limit", &limit_text)]);
+    async fn log_window(&self, id: &str, limit: usize, deadline: Deadline) -> Option<Result<LogWindow, FetchError>> {
+        let url = self.url(&["builds", id, "logs"], &[("limit", &limit.to_string())]);
         let read = async {
-            let answer = self.get(url, until, &format!("the logs of build {id}")).await?;
-            let response: LogsResponse = parse_json(&answer, "logs")?;
-            Ok(response
-                .logs
-                .into_iter()
-                .map(|entry| match entry {
-                    LogEntry::Line(line) => line,
-                    LogEntry::Object { message } => message.unwrap_or_default(),
-                    LogEntry::Other(value) => value.to_string(),
-                })
-                .collect())
+            let (answer, bytes) = self.get(url, deadline, &format!("the logs of build {id}")).await?;
+            let logs = answer
+                .get("logs")
+                .and_then(Value::as_array)
+                .ok_or_else(|| FetchError::Unreadable { reason: "the logs answer has no `logs` array".into() })?;
+            Ok(LogWindow { entries: logs.iter().map(entry_text).collect(), bytes })
         };
         Some(read.await)
     }
@@ -218,91 +164,95 @@ impl Provider for Pipecat {
         &self,
         hash: &str,
         region: Option<&str>,
-        page_timeout: Duration,
-        deadline: Instant,
+        deadline: Deadline,
     ) -> Result<Option<Found>, FetchError> {
-        let (mut seen, mut best): (usize, Option<BuildDto>) = (0, None);
+        let (mut seen, mut best): (usize, Option<Value>) = (0, None);
         for _ in 0..MAX_PAGES {
-            let url = self.list_url(hash, region, seen);
-            let until = (Instant::now() + page_timeout).min(deadline);
-            let answer = self.get(url, until, &format!("the builds with context hash {hash}")).await?;
-            let page: ListBuildsResponse = parse_json(&answer, "list builds")?;
-            let got = page.builds.len();
-            seen += got;
+            let what = format!("the builds with context hash {hash}");
+            let (page, _) = self.get(self.list_url(hash, region, seen), deadline, &what).await?;
+            let builds = array(&page, "builds");
+            seen += builds.len();
             // Only the newest so far is kept, however many pages there are.
-            for build in page.builds {
-                if newer(&build, best.as_ref()) {
-                    best = Some(build);
+            for build in builds {
+                let newer = best.as_ref().is_none_or(|b| age_key(build) > age_key(b));
+                if text(build, &["id"]).is_some() && newer {
+                    best = Some(build.clone());
                 }
             }
-            if got == 0 || seen >= page.total.unwrap_or(seen) {
+            let total = page.get("total").and_then(Value::as_u64).map_or(seen, |t| t as usize);
+            if builds.is_empty() || seen >= total {
                 break;
             }
         }
         let Some(build) = best else { return Ok(None) };
-        let id = build.id.unwrap_or_default();
-        if !crate::config::is_uuid(&id) {
+        let id = text(&build, &["id"]).unwrap_or_default();
+        if !is_uuid(&id) {
             return Err(FetchError::Unreadable {
                 reason: format!("the newest listed build has an id that is not a UUID: {id:?}"),
             });
         }
-        Ok(Some(Found { id, created_at: build.created_at.unwrap_or_else(|| "unknown".into()), matched: seen }))
+        let created_at = text(&build, &["createdAt"]).unwrap_or_else(|| "unknown".into());
+        Ok(Some(Found { id, created_at, matched: seen }))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    fn build(json: serde_json::Value) -> Result<Snapshot, FetchError> {
-        snapshot_of("req-id", serde_json::from_value(json).unwrap())
+    fn build(value: Value) -> Result<Snapshot, FetchError> {
+        snapshot_of("req-id", &value)
     }
 
     #[test]
     fn a_successful_build_is_normalised() {
-        let s = build(serde_json::json!({
+        let s = build(json!({
             "id": "b1", "status": "success", "imageUri": "img:1", "logsUrl": "https://logs",
             "buildDurationSeconds": 120, "startedAt": "2026-02-20T12:00:00Z", "somethingNew": {"x": 1}
         }))
         .unwrap();
         assert_eq!(s.state, BuildState::Succeeded);
-        assert_eq!(
-            (s.image_uri.as_deref(), s.duration_secs, s.logs_url.as_deref()),
-            (Some("img:1"), Some(120), Some("https://logs"))
-        );
+        assert_eq!(s.image, Ok(Image { uri: "img:1".into(), source: "imageUri" }));
+        assert_eq!((s.duration_secs, s.logs_url.as_deref()), (Some(120), Some("https://logs")));
     }
 
     #[test]
     fn wrong_types_and_absurd_values_are_dropped_not_fatal() {
-        let s = build(serde_json::json!({
+        let s = build(json!({
             "status": "failed", "buildDurationSeconds": -3, "imageUri": 42, "errorMessage": "boom",
             "startedAt": "2026-02-20T12:00:00Z", "completedAt": "2026-02-20T12:00:30Z"
         }))
         .unwrap();
-        assert_eq!(
-            (s.id.as_str(), s.state, s.duration_secs, s.image_uri),
-            ("req-id", BuildState::Failed, Some(30), None)
-        );
-        assert!(matches!(build(serde_json::json!({"status": 7})), Err(FetchError::Unreadable { .. })));
+        assert_eq!((s.id.as_str(), s.state, s.duration_secs), ("req-id", BuildState::Failed, Some(30)));
+        assert!(s.image.is_err());
+        assert!(matches!(build(json!({"status": 7})), Err(FetchError::Unreadable { .. })));
+        assert!(build(json!({"status": "success", "imageUri": "  "})).unwrap().image.unwrap_err().contains("imageUri"));
     }
 
     #[test]
     fn unknown_statuses_are_still_in_progress() {
-        let s = build(serde_json::json!({"status": "queued"})).unwrap();
+        let s = build(json!({"status": "queued"})).unwrap();
         assert_eq!(s.state, BuildState::Unknown);
         assert!(!s.state.is_terminal());
     }
 
     #[test]
+    fn odd_log_entries_are_shown_not_fatal() {
+        assert_eq!(entry_text(&json!("a")), "a");
+        assert_eq!(entry_text(&json!({"message": "b", "timestamp": "t"})), "b");
+        assert_eq!(entry_text(&json!({"message": 5})), "5");
+        assert_eq!(entry_text(&json!([1])), "[1]");
+    }
+
+    #[test]
     fn the_newest_build_wins_ties_broken_by_update() {
-        let builds: Vec<BuildDto> = serde_json::from_value(serde_json::json!([
-            {"id": "old", "createdAt": "2026-02-20T12:00:00Z"},
-            {"id": "tie-early", "createdAt": "2026-02-21T12:00:00Z", "updatedAt": "2026-02-21T12:00:00Z"},
-            {"id": "tie-late", "createdAt": "2026-02-21T13:00:00+01:00", "updatedAt": "2026-02-21T12:05:00Z"},
-            {"createdAt": "2030-01-01T00:00:00Z"}
-        ]))
-        .unwrap();
-        let best = builds.iter().fold(None, |best, b| if newer(b, best) { Some(b) } else { best });
-        assert_eq!(best.and_then(|b| b.id.as_deref()), Some("tie-late"));
+        let builds = [
+            json!({"id": "old", "createdAt": "2026-02-20T12:00:00Z"}),
+            json!({"id": "tie-early", "createdAt": "2026-02-21T12:00:00Z", "updatedAt": "2026-02-21T12:00:00Z"}),
+            json!({"id": "tie-late", "createdAt": "2026-02-21T13:00:00+01:00", "updatedAt": "2026-02-21T12:05:00Z"}),
+        ];
+        let best = builds.iter().max_by_key(|b| age_key(b)).unwrap();
+        assert_eq!(best["id"], "tie-late");
     }
 }

@@ -1,7 +1,12 @@
-//! GitHub Actions workflow commands: groups, annotations, masking, and log text fenced by
-//! `::stop-commands::` so it cannot issue commands.
+//! Everything GitHub Actions means: workflow commands (groups, annotations, the mask), log
+//! text fenced by `::stop-commands::` so it cannot issue commands, the heredoc outputs file and
+//! the Markdown step summary.
 
-use super::{Dialect, Session, without_cr};
+mod summary;
+
+pub use summary::{Summary, summary_markdown};
+
+use super::{Dialect, Session, defuse_legacy_commands, gate_text, random_hex};
 
 pub struct Github {
     session: Session,
@@ -23,16 +28,21 @@ pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// The runner looks for the legacy `##[` form anywhere in a line: a zero-width space breaks it.
-pub fn defuse(line: &str) -> String {
-    without_cr(line).replace("##[", "##\u{200B}[")
+/// `name<<DELIM`, the value, `DELIM`, with LF line ends and a fresh delimiter not found in the value.
+pub fn output_entry(name: &str, value: &str) -> String {
+    output_entry_with(name, value, || format!("ghadelimiter_{}", random_hex(16)))
 }
 
-/// A line of the gate's own that may quote API text: kept on one line and never read as a
-/// command (the runner only looks for `::` at the start of a trimmed line).
-pub fn gate_text(text: &str) -> String {
-    let one_line = defuse(&text.replace('\n', " "));
-    if one_line.trim_start().starts_with("::") { format!("\u{200B}{one_line}") } else { one_line }
+/// [`output_entry`] with the delimiters drawn from `fresh`, tried until one fits.
+pub fn output_entry_with(name: &str, value: &str, mut fresh: impl FnMut() -> String) -> String {
+    let value = value.replace("\r\n", "\n").replace('\r', "\n");
+    let delimiter = loop {
+        let candidate = fresh();
+        if !value.contains(&candidate) && !name.contains(&candidate) {
+            break candidate;
+        }
+    };
+    format!("{name}<<{delimiter}\n{value}\n{delimiter}\n")
 }
 
 impl Dialect for Github {
@@ -76,7 +86,7 @@ impl Dialect for Github {
     }
 
     fn log_line(&self, out: &mut String, line: &str) {
-        out.push_str(&defuse(line));
+        out.push_str(&defuse_legacy_commands(line));
         out.push('\n');
     }
 }
@@ -95,7 +105,7 @@ mod tests {
     fn escaping_follows_the_runner() {
         assert_eq!(escape_data("50% a\r\nb"), "50%25 a%0D%0Ab");
         assert_eq!(escape_property("a: b, c%"), "a%3A b%2C c%25");
-        assert_eq!(defuse("x ##[set-output name=a;]b\r"), "x ##\u{200B}[set-output name=a;]b");
+        assert_eq!(defuse_legacy_commands("x ##[set-output name=a;]b\r"), "x ##\u{200B}[set-output name=a;]b");
         assert_eq!(gate_text("Build failed: x\n::set-output name=a::b"), "Build failed: x ::set-output name=a::b");
         assert_eq!(gate_text(" ::error::x"), "\u{200B} ::error::x");
     }

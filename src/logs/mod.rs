@@ -1,0 +1,302 @@
+//! Build log streaming: each answer of the logs endpoint placed against what was printed
+//! ([`place`]), windows sized in lines and bytes, failures told once per kind, and the lines
+//! printed once each, in phase groups, up to a cap.
+
+mod place;
+mod sizing;
+
+use std::collections::VecDeque;
+
+pub use place::{Fingerprinter, MAX_LIMIT, Marker, Placement, Read, Tail};
+pub use sizing::{BASE_LIMIT, Sizing};
+
+use crate::ci::Console;
+use crate::http::FetchError;
+use crate::text::{MAX_LINE_BYTES, cut};
+
+/// Lines repeated outside any group when a build fails.
+pub const FAILURE_TAIL_LINES: usize = 30;
+
+/// One answer of the logs endpoint: its entries (an entry may hold several lines) and the size
+/// of the answer's body, which sizes the next windows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogWindow {
+    pub entries: Vec<String>,
+    pub bytes: usize,
+}
+
+/// What to print of a window: its entries from `from` on, after `marker` if any.
+#[derive(Debug)]
+pub struct Placed {
+    pub entries: Vec<String>,
+    pub from: usize,
+    pub marker: Option<Marker>,
+}
+
+/// What to do after an answer.
+#[derive(Debug)]
+pub enum Step {
+    /// Read again at once, with [`Reader::limit`]: the window did not tell where it belongs.
+    ReadAgain,
+    /// Print this. `failure`: a re-read failed, so the window in hand was placed as it was.
+    Print { placed: Placed, failure: Option<FetchError> },
+    /// Nothing could be read.
+    Failed(FetchError),
+}
+
+/// Placing answers: the printed tail, window sizes, and a window held while a larger one is read.
+pub struct Reader {
+    tail: Tail,
+    sizing: Sizing,
+    limit: usize,
+    held: Option<(LogWindow, Read)>,
+}
+
+impl Reader {
+    pub fn new(tail: Tail) -> Self {
+        let sizing = Sizing::default();
+        Reader { tail, limit: sizing.base(), sizing, held: None }
+    }
+
+    /// The `limit` for the next request.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    pub fn answer(&mut self, answer: Result<LogWindow, FetchError>) -> Step {
+        let asked = self.limit;
+        match answer {
+            Ok(window) => {
+                self.sizing.observe(&window);
+                let read = self.sizing.read(asked, window.entries.len());
+                self.place(window, read, None)
+            }
+            Err(e) => {
+                if matches!(e, FetchError::TooLarge) {
+                    self.sizing.too_large(asked);
+                }
+                self.limit = self.sizing.base();
+                match self.held.take() {
+                    // Never drop what is in hand: placed as it is, the gap marked.
+                    Some((window, read)) => self.place(window, Read { can_grow: false, ..read }, Some(e)),
+                    None => Step::Failed(e),
+                }
+            }
+        }
+    }
+
+    fn place(&mut self, window: LogWindow, read: Read, failure: Option<FetchError>) -> Step {
+        let marks = self.tail.fingerprints(&window.entries);
+        match self.tail.place(&window.entries, &marks, read) {
+            Placement::Grow => {
+                self.limit = self.sizing.grown(read.asked);
+                self.held = Some((window, read));
+                Step::ReadAgain
+            }
+            Placement::From { from, marker, whole } => {
+                self.held = None;
+                self.tail.commit(&window.entries, &marks, from, marker);
+                if window.entries.len() < read.asked && !whole {
+                    // Shorter than asked and not the whole log: the endpoint caps its answers.
+                    self.sizing.capped_at(window.entries.len());
+                }
+                let new = window.entries.len() - from;
+                self.limit = self.sizing.next(read.asked, new);
+                Step::Print { placed: Placed { entries: window.entries, from, marker }, failure }
+            }
+        }
+    }
+}
+
+/// Kinds of logs failure, each told once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FailureKind {
+    Transient,
+    Unreadable,
+    TooLarge,
+    Refused,
+}
+
+impl FailureKind {
+    fn of(e: &FetchError) -> Self {
+        match e {
+            FetchError::Transient { .. } => FailureKind::Transient,
+            FetchError::Unreadable { .. } => FailureKind::Unreadable,
+            FetchError::TooLarge => FailureKind::TooLarge,
+            FetchError::Refused { .. } => FailureKind::Refused,
+        }
+    }
+}
+
+/// Streams one build's log into the console across reads.
+pub struct LogStream {
+    reader: Reader,
+    group: String,
+    printed: usize,
+    max_lines: usize,
+    cap_reported: bool,
+    warned: Vec<FailureKind>,
+    failing: bool,
+    recent: VecDeque<String>,
+}
+
+/// What one answer left to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AfterAnswer {
+    /// Read again at once (a larger window).
+    ReadAgain,
+    /// Done: this many entries were new. `failed`: the read failed and `retry_after` says when
+    /// the endpoint asked to be read again.
+    Done { new_entries: usize, failed: bool, retry_after: Option<std::time::Duration> },
+}
+
+impl LogStream {
+    pub fn new(max_lines: usize) -> Self {
+        LogStream {
+            reader: Reader::new(Tail::default()),
+            group: "Build log".into(),
+            printed: 0,
+            max_lines,
+            cap_reported: false,
+            warned: Vec::new(),
+            failing: false,
+            recent: VecDeque::new(),
+        }
+    }
+
+    pub fn limit(&self) -> usize {
+        self.reader.limit()
+    }
+
+    /// The last lines of the log, for the failure report.
+    pub fn recent(&self) -> Vec<String> {
+        self.recent.iter().cloned().collect()
+    }
+
+    /// Takes one answer of the logs endpoint and prints what it places.
+    pub fn answer(
+        &mut self,
+        answer: Result<LogWindow, FetchError>,
+        console: &mut Console,
+        logs_url: Option<&str>,
+    ) -> AfterAnswer {
+        match self.reader.answer(answer) {
+            Step::ReadAgain => AfterAnswer::ReadAgain,
+            Step::Failed(e) => {
+                let retry_after = match &e {
+                    FetchError::Transient { retry_after, .. } => *retry_after,
+                    _ => None,
+                };
+                self.failed(console, &e);
+                AfterAnswer::Done { new_entries: 0, failed: true, retry_after }
+            }
+            Step::Print { placed, failure } => {
+                match &failure {
+                    Some(e) => self.failed(console, e),
+                    None => self.recovered(console),
+                }
+                if let Some(marker) = placed.marker {
+                    console.warning(&marker_text(marker, self.printed == 0, logs_url));
+                }
+                let new_entries = placed.entries.len() - placed.from;
+                self.print(console, &placed.entries[placed.from..], logs_url);
+                AfterAnswer::Done { new_entries, failed: failure.is_some(), retry_after: None }
+            }
+        }
+    }
+
+    /// The final read did not complete: the last lines may not have been shown.
+    pub fn end_unread(&mut self, console: &mut Console, logs_url: Option<&str>) {
+        console.warning(&format!(
+            "the last build log lines may not have been shown here: the final read of the log did not complete{}",
+            where_to(logs_url)
+        ));
+    }
+
+    fn failed(&mut self, console: &mut Console, e: &FetchError) {
+        let kind = FailureKind::of(e);
+        if !self.warned.contains(&kind) {
+            self.warned.push(kind);
+            self.failing = true;
+            console.warning(&format!("cannot read the build logs ({}); still waiting on the build status", e.reason()));
+        }
+    }
+
+    fn recovered(&mut self, console: &mut Console) {
+        if self.failing {
+            self.failing = false;
+            console.line("The build logs can be read again");
+        }
+    }
+
+    fn print(&mut self, console: &mut Console, entries: &[String], logs_url: Option<&str>) {
+        let mut batch: Vec<&str> = Vec::new();
+        for entry in entries {
+            for line in entry.split('\n') {
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                if self.recent.len() == FAILURE_TAIL_LINES {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back(cut(line, MAX_LINE_BYTES).into_owned());
+                if self.printed >= self.max_lines {
+                    continue;
+                }
+                if let Some(phase) = phase_of(line) {
+                    console.log_lines(&self.group, batch.drain(..));
+                    self.group = format!("Build log · {phase}");
+                }
+                batch.push(line);
+                self.printed += 1;
+            }
+        }
+        console.log_lines(&self.group, batch.drain(..));
+        if self.printed >= self.max_lines && !self.cap_reported && self.max_lines < usize::MAX {
+            self.cap_reported = true;
+            console.warning(&format!(
+                "streamed {} build log lines, the cap set by BUILDGATE_MAX_LOG_LINES: the rest is not shown{}",
+                self.max_lines,
+                where_to(logs_url)
+            ));
+        }
+    }
+}
+
+fn where_to(logs_url: Option<&str>) -> String {
+    logs_url.map(|u| format!("; the full log is at {u}")).unwrap_or_default()
+}
+
+/// The one line that stands where lines may be missing or shown twice.
+fn marker_text(marker: Marker, nothing_printed: bool, logs_url: Option<&str>) -> String {
+    let what = match marker {
+        Marker::Missing if nothing_printed => {
+            "earlier build log lines may not have been shown here: the log is longer than the largest window \
+             the endpoint gives"
+                .to_string()
+        }
+        Marker::Missing => format!(
+            "some build log lines may not have been shown here (or are shown twice): more than the largest \
+             window ({MAX_LIMIT} lines or the byte budget) arrived between two reads, or the endpoint's answer \
+             did not tell where the new lines start"
+        ),
+        Marker::StartedOver => {
+            "the build log started over (the build may have been retried): its lines follow from the start".to_string()
+        }
+        Marker::LastLineChanged => {
+            "the last build log line shown was still being written: it follows again in full".to_string()
+        }
+    };
+    format!("{what}{}", where_to(logs_url))
+}
+
+/// `Entering phase: BUILD` (the API docs) and `Entering phase BUILD` (CodeBuild) start a phase.
+pub fn phase_of(line: &str) -> Option<&str> {
+    let at = line.find("Entering phase")?;
+    let rest = &line[at + "Entering phase".len()..];
+    let rest = rest.strip_prefix(':').unwrap_or(rest);
+    if !rest.starts_with(' ') {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let len = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+    (len > 0).then(|| &rest[..len])
+}

@@ -1,0 +1,161 @@
+//! The planner's decisions, pinned in virtual time: no clock, no I/O.
+
+use super::*;
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn settings(logs: bool) -> Settings {
+    Settings {
+        first_interval: ms(2_000),
+        max_interval: ms(10_000),
+        deadline: ms(600_000),
+        request_timeout: ms(30_000),
+        log_interval: logs.then_some(ms(60_000)),
+        seed: 7,
+    }
+}
+
+#[test]
+fn the_first_status_read_is_at_once_and_bounded_by_the_deadline() {
+    let mut p = Planner::new(settings(true));
+    let a = p.next(ms(0));
+    assert_eq!(a.read_status, Some(ms(600_000)));
+    assert_eq!(a.read_logs, None, "nothing to read before the build runs");
+    assert_eq!(p.next(ms(1)), Actions { wake_at: Some(ms(600_000)), ..Actions::default() }, "one read at a time");
+}
+
+#[test]
+fn polls_back_off_with_jitter_and_start_over_when_the_build_changes() {
+    let mut p = Planner::new(settings(false));
+    let mut now = ms(0);
+    let mut delays = Vec::new();
+    for _ in 0..6 {
+        assert!(p.next(now).read_status.is_some());
+        p.status_answered(now, Seen::Pending { changed: false });
+        let wake = p.next(now).wake_at.unwrap();
+        delays.push(wake - now);
+        now = wake;
+    }
+    let bases = [2_000, 4_000, 8_000, 10_000, 10_000, 10_000];
+    for (delay, base) in delays.iter().zip(bases) {
+        assert!(*delay <= ms(base) && *delay > ms(base * 4 / 5), "{delays:?}");
+    }
+    assert!(p.next(now).read_status.is_some());
+    p.status_answered(now, Seen::Running { changed: true });
+    assert!(p.next(now).wake_at.unwrap() - now <= ms(2_000), "back to the first interval");
+}
+
+#[test]
+fn the_log_is_read_when_the_build_runs_and_concurrently_with_status_reads() {
+    let mut p = Planner::new(settings(true));
+    p.next(ms(0));
+    p.status_answered(ms(100), Seen::Running { changed: true });
+    let a = p.next(ms(100));
+    assert!(a.read_logs.is_some(), "the first poll that finds it running reads the log");
+    // The log read hangs; status reads go on without it.
+    let wake = a.wake_at.unwrap();
+    let b = p.next(wake);
+    assert!(b.read_status.is_some(), "a hanging log read never holds up the status");
+    assert_eq!(b.read_logs, None, "and no second log read is stacked on it");
+}
+
+#[test]
+fn a_terminal_status_drops_a_hanging_log_read_for_a_short_final_one() {
+    let mut p = Planner::new(settings(true));
+    p.next(ms(0));
+    p.status_answered(ms(50), Seen::Running { changed: true });
+    assert!(p.next(ms(50)).read_logs.is_some());
+    let wake = p.next(ms(51)).wake_at.unwrap();
+    p.next(wake);
+    p.status_answered(wake + ms(10), Seen::Terminal);
+    let end = p.next(wake + ms(10));
+    assert!(end.cancel_logs);
+    let until = end.read_logs.expect("a final read");
+    assert!(until - (wake + ms(10)) <= ms(2_000), "bounded by the first interval, not the request timeout: {until:?}");
+    assert_eq!(p.next(wake + ms(20)).stop, None, "waits for the final read");
+    p.logs_read(wake + ms(30), LogsRead { new_entries: 3, failed: false, retry_after: None });
+    assert_eq!(p.next(wake + ms(30)).stop, Some(Stop { ended: true, log_read_missed: false }));
+}
+
+#[test]
+fn retry_after_on_the_log_is_honoured_and_a_final_read_past_it_is_skipped() {
+    let mut p = Planner::new(settings(true));
+    p.next(ms(0));
+    p.status_answered(ms(10), Seen::Running { changed: false });
+    assert!(p.next(ms(10)).read_logs.is_some());
+    p.logs_read(ms(20), LogsRead { new_entries: 0, failed: true, retry_after: Some(ms(500_000)) });
+    // Many status answers later, still before the log's Retry-After: no log read.
+    let mut now = ms(20);
+    while now < ms(50_000) {
+        let a = p.next(now);
+        assert_eq!(a.read_logs, None, "at {now:?}");
+        if a.read_status.is_some() {
+            p.status_answered(now, Seen::Running { changed: false });
+        }
+        now = p.next(now).wake_at.unwrap();
+    }
+    p.next(now);
+    p.status_answered(now, Seen::Terminal);
+    let end = p.next(now);
+    assert_eq!(end.read_logs, None);
+    assert_eq!(end.stop, Some(Stop { ended: true, log_read_missed: true }));
+}
+
+#[test]
+fn one_last_read_at_the_deadline_then_stop() {
+    let mut p = Planner::new(Settings { deadline: ms(5_000), ..settings(false) });
+    let mut now = ms(0);
+    loop {
+        let a = p.next(now);
+        if let Some(until) = a.read_status {
+            if now >= ms(5_000) {
+                assert_eq!(until, ms(35_000), "the last read gets the one request timeout past the deadline");
+                p.status_answered(now, Seen::Running { changed: false });
+                break;
+            }
+            assert_eq!(until, ms(5_000));
+            p.status_answered(now, Seen::Running { changed: false });
+        }
+        now = p.next(now).wake_at.unwrap();
+    }
+    assert_eq!(p.next(now).stop, Some(Stop { ended: false, log_read_missed: false }));
+}
+
+#[test]
+fn a_retry_after_past_the_deadline_ends_at_the_deadline_without_another_read() {
+    let mut p = Planner::new(Settings { deadline: ms(5_000), ..settings(false) });
+    p.next(ms(0));
+    let retry = p.status_failed(ms(10), Failed { retry_after: Some(ms(3_600_000)), unreadable: false });
+    assert!(matches!(retry, Retry::After { asked: true, .. }));
+    assert_eq!(p.next(ms(10)).wake_at, Some(ms(5_000)), "the wait is cut at the deadline");
+    assert_eq!(p.next(ms(5_000)).stop, Some(Stop { ended: false, log_read_missed: false }));
+}
+
+#[test]
+fn unreadable_answers_give_up_on_the_third_in_a_row() {
+    let mut p = Planner::new(settings(false));
+    let unreadable = Failed { retry_after: None, unreadable: true };
+    assert!(matches!(p.status_failed(ms(0), unreadable), Retry::After { .. }));
+    assert!(matches!(p.status_failed(ms(1), unreadable), Retry::After { .. }));
+    p.status_failed(ms(2), Failed { retry_after: None, unreadable: false });
+    assert!(matches!(p.status_failed(ms(3), unreadable), Retry::After { .. }), "a transient failure breaks the row");
+    assert!(matches!(p.status_failed(ms(4), unreadable), Retry::After { .. }));
+    assert_eq!(p.status_failed(ms(5), unreadable), Retry::GiveUp);
+}
+
+#[test]
+fn a_build_found_at_the_deadline_gets_its_first_status_read_within_the_same_bound() {
+    let mut p = Planner::new(Settings { deadline: ms(1_000), ..settings(true) });
+    p.next(ms(0));
+    p.status_answered(ms(10), Seen::NotYet);
+    let last_search = p.next(ms(1_000)).read_status.unwrap();
+    assert_eq!(last_search, ms(31_000));
+    p.status_answered(ms(1_500), Seen::Found);
+    assert_eq!(p.next(ms(1_500)).read_status, Some(ms(31_000)), "the same hard stop, not a new request timeout");
+    p.status_answered(ms(1_600), Seen::Running { changed: true });
+    let end = p.next(ms(1_600));
+    let until = end.read_logs.expect("the last log read");
+    assert!(until <= ms(31_000));
+}
