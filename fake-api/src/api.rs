@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use crate::http::{Request, Response};
-use crate::scenario::{FieldOverride, PipecatBuild, PrimeArtifact, PrimeBuild, Route, Scenario};
+use crate::scenario::{FieldOverride, LogEntry, LogText, PipecatBuild, PrimeArtifact, PrimeBuild, Route, Scenario};
 use crate::time;
 
 /// Gap between a build's creation and its start when `started_at` is not given.
@@ -190,28 +190,50 @@ impl View<'_> {
             Ok(found) => found,
             Err(response) => return response,
         };
-        let limit = match int_param(req, "limit", 500, 1, 10_000) {
-            Ok(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
-            Err(()) => {
-                return pipecat_error(400, "limit must be between 1 and 10000", "INVALID_PARAMETER");
+        let limit = if build.logs_ignore_limit {
+            usize::MAX
+        } else {
+            match int_param(req, "limit", 500, 1, 10_000) {
+                Ok(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
+                Err(()) => {
+                    return pipecat_error(400, "limit must be between 1 and 10000", "INVALID_PARAMETER");
+                }
             }
         };
+        let limit = build.logs_cap.map_or(limit, |cap| limit.min(cap));
         let now = clock.unwrap_or(Duration::ZERO);
-        let mut visible: Vec<&(Duration, String)> = build.logs.iter().filter(|(at, _)| *at <= now).collect();
-        visible.sort_by_key(|(at, _)| *at);
+        let restarted = build.log_restarts.iter().filter(|at| **at <= now).max().copied().unwrap_or(Duration::ZERO);
+        let mut visible: Vec<&LogEntry> =
+            build.logs.iter().filter(|entry| restarted <= entry.at && entry.at <= now).collect();
+        visible.sort_by_key(|entry| entry.at);
         let tail = &visible[visible.len().saturating_sub(limit)..];
-        let logs: Vec<Value> = tail
-            .iter()
-            .map(|(at, line)| {
-                if build.log_objects {
-                    let timestamp = time::add(&build.created_at, *at, true).unwrap_or_else(|| build.created_at.clone());
-                    json!({ "message": line, "timestamp": timestamp })
-                } else {
-                    Value::String(line.clone())
+        // Assembled as bytes: a raw entry need not be valid JSON, nor even UTF-8.
+        let mut body = b"{\"logs\":[".to_vec();
+        for (i, entry) in tail.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            let line = match &entry.text {
+                LogText::Raw(raw) => {
+                    body.extend_from_slice(raw);
+                    continue;
                 }
-            })
-            .collect();
-        Response::json(200, &json!({ "logs": logs }))
+                LogText::Line(line) => line.as_str(),
+                LogText::Growing(steps) => {
+                    steps.iter().rfind(|(at, _)| *at <= now).map_or("", |(_, text)| text.as_str())
+                }
+            };
+            let value = if build.log_objects {
+                let timestamp =
+                    time::add(&build.created_at, entry.at, true).unwrap_or_else(|| build.created_at.clone());
+                json!({ "message": line, "timestamp": timestamp })
+            } else {
+                json!(line)
+            };
+            body.extend_from_slice(value.to_string().as_bytes());
+        }
+        body.extend_from_slice(b"]}");
+        Response::json_bytes(200, body)
     }
 
     fn prime(&self, id: &str) -> Response {
@@ -369,7 +391,10 @@ pub(crate) fn prime_json(build: &PrimeBuild, clock: Option<Duration>) -> Value {
         apply_fields(&mut map, &artifact.fields);
         Value::Object(map)
     };
-    let artifacts: Vec<Value> = build.artifacts.iter().map(artifact_json).collect();
+    // A clock not yet started shows the first step's moment, as `status_at` does.
+    let shown_at = clock.or_else(|| build.steps.iter().map(|(at, _)| *at).min()).unwrap_or(Duration::ZERO);
+    let artifacts: Vec<Value> =
+        build.artifacts.iter().filter(|artifact| artifact.appear_at <= shown_at).map(artifact_json).collect();
     let mut map = Map::new();
     map.insert("id".into(), json!(build.id));
     map.insert(key("imageName", "image_name"), json!(build.image_name));

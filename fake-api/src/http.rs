@@ -1,10 +1,11 @@
-//! Hand-rolled HTTP/1.1: reading a request head, percent-decoding, and a response's bytes.
+//! Hand-rolled HTTP/1.1: reading a request head, percent-decoding, and a response's bytes (framing, encoding).
 
 use std::time::SystemTime;
 
 use serde_json::Value;
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::scenario::Compression;
 
 /// The longest request head accepted.
 const MAX_HEAD: usize = 64 * 1024;
@@ -44,7 +45,7 @@ pub(crate) enum HeadError {
 }
 
 /// Reads up to and including the blank line ending the head, and parses it.
-pub(crate) async fn read_head(stream: &mut TcpStream) -> Result<Request, HeadError> {
+pub(crate) async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> Result<Request, HeadError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     loop {
@@ -133,6 +134,15 @@ pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// How a response's body is delimited on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// `Content-Length` (unless the headers give one).
+    Length,
+    /// `Transfer-Encoding: chunked` (no `Content-Length`).
+    Chunked,
+}
+
 /// A complete response, written as `Connection: close`.
 #[derive(Clone, Debug)]
 pub(crate) struct Response {
@@ -153,15 +163,44 @@ impl Response {
         }
     }
 
-    /// Status line and headers, through the blank line.
+    /// A JSON answer whose body is given as bytes (not necessarily valid JSON).
+    pub fn json_bytes(status: u16, body: Vec<u8>) -> Response {
+        Response { status, content_type: "application/json".to_string(), headers: Vec::new(), body }
+    }
+
+    /// Sets a header, removing every extra header of that name first (case-insensitive).
+    pub fn set_header(&mut self, name: &str, value: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_string(), value.to_string()));
+    }
+
+    /// The body encoded with `compression`, with its `Content-Encoding` set.
+    pub fn compressed(mut self, compression: Compression) -> Response {
+        if let Some(encoding) = compression.content_encoding() {
+            self.body = compression.encode(&self.body);
+            self.set_header("Content-Encoding", encoding);
+        }
+        self
+    }
+
+    /// Status line and headers, through the blank line, with a `Content-Length`.
     pub fn head_bytes(&self) -> Vec<u8> {
+        self.head(Framing::Length)
+    }
+
+    /// Status line and headers, through the blank line, framed as `framing` says.
+    pub fn head(&self, framing: Framing) -> Vec<u8> {
         let has = |name: &str| self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
         let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
         if !has("content-type") {
             head.push_str(&format!("Content-Type: {}\r\n", self.content_type));
         }
-        if !has("content-length") {
-            head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        match framing {
+            Framing::Length if !has("content-length") => {
+                head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+            }
+            Framing::Length => {}
+            Framing::Chunked => head.push_str("Transfer-Encoding: chunked\r\n"),
         }
         if !has("connection") {
             head.push_str("Connection: close\r\n");
@@ -169,7 +208,13 @@ impl Response {
         if !has("date") {
             head.push_str(&format!("Date: {}\r\n", httpdate::fmt_http_date(SystemTime::now())));
         }
+        let chunked = framing == Framing::Chunked;
         for (name, value) in &self.headers {
+            if chunked
+                && (name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding"))
+            {
+                continue;
+            }
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");

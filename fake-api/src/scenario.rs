@@ -21,6 +21,8 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// The server stops by itself this long after it started.
     pub lifetime: Duration,
+    /// How every answer's body is encoded (default [`Compression::None`]); see [`Scenario::compression`].
+    pub compression: Compression,
 }
 
 impl Scenario {
@@ -31,6 +33,7 @@ impl Scenario {
             prime_builds: Vec::new(),
             faults: Vec::new(),
             lifetime: DEFAULT_LIFETIME,
+            compression: Compression::None,
         }
     }
 
@@ -57,6 +60,57 @@ impl Scenario {
     pub fn lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
         self
+    }
+
+    /// Sends every answer (every route, faults with a body included) with this
+    /// `Content-Encoding` and its body so encoded, whether or not the request sent
+    /// `Accept-Encoding`. A [`FaultKind::Compressed`] keeps its own encoding.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+}
+
+/// A body encoding the server can apply (`Content-Encoding`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Compression {
+    /// The body as is, no `Content-Encoding`.
+    #[default]
+    None,
+    /// `Content-Encoding: gzip` (RFC 1952).
+    Gzip,
+    /// `Content-Encoding: deflate`: zlib-wrapped (RFC 1950), as HTTP's "deflate" means.
+    Deflate,
+}
+
+impl Compression {
+    /// The `Content-Encoding` value (`None` for [`Compression::None`]).
+    pub fn content_encoding(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some("gzip"),
+            Compression::Deflate => Some("deflate"),
+        }
+    }
+
+    /// `body` encoded this way (at the default level).
+    pub fn encode(self, body: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let level = flate2::Compression::default();
+        // Writing into a Vec cannot fail.
+        match self {
+            Compression::None => body.to_vec(),
+            Compression::Gzip => {
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), level);
+                encoder.write_all(body).expect("gzip into memory");
+                encoder.finish().expect("gzip into memory")
+            }
+            Compression::Deflate => {
+                let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), level);
+                encoder.write_all(body).expect("zlib into memory");
+                encoder.finish().expect("zlib into memory")
+            }
+        }
     }
 }
 
@@ -85,9 +139,30 @@ pub struct PipecatBuild {
     pub(crate) context_hash: String,
     pub(crate) region: String,
     pub(crate) appear_at: Duration,
-    pub(crate) logs: Vec<(Duration, String)>,
+    pub(crate) logs: Vec<LogEntry>,
     pub(crate) log_objects: bool,
+    pub(crate) logs_cap: Option<usize>,
+    pub(crate) logs_ignore_limit: bool,
+    pub(crate) log_restarts: Vec<Duration>,
     pub(crate) fields: Vec<FieldOverride>,
+}
+
+/// One entry of a Pipecat build's log, visible from `at` on the build's clock.
+#[derive(Clone, Debug)]
+pub(crate) struct LogEntry {
+    pub at: Duration,
+    pub text: LogText,
+}
+
+/// What a [`LogEntry`] holds.
+#[derive(Clone, Debug)]
+pub(crate) enum LogText {
+    /// A line, served as a JSON string (or a `{"message", "timestamp"}` object).
+    Line(String),
+    /// A line still being written: its text is the latest step reached (steps sorted by time).
+    Growing(Vec<(Duration, String)>),
+    /// Bytes written verbatim as one element of the `logs` array.
+    Raw(Vec<u8>),
 }
 
 impl PipecatBuild {
@@ -109,6 +184,9 @@ impl PipecatBuild {
             appear_at: Duration::ZERO,
             logs: Vec::new(),
             log_objects: false,
+            logs_cap: None,
+            logs_ignore_limit: false,
+            log_restarts: Vec::new(),
             fields: Vec::new(),
         }
     }
@@ -188,19 +266,63 @@ impl PipecatBuild {
 
     /// One log line, visible from `at` on the build's clock.
     pub fn log(mut self, at: Duration, line: &str) -> Self {
-        self.logs.push((at, line.to_string()));
+        self.logs.push(LogEntry { at, text: LogText::Line(line.to_string()) });
         self
     }
 
     /// A burst of log lines, all visible from `at`, in order.
     pub fn logs(mut self, at: Duration, lines: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.logs.extend(lines.into_iter().map(|line| (at, line.into())));
+        self.logs.extend(lines.into_iter().map(|line| LogEntry { at, text: LogText::Line(line.into()) }));
         self
     }
 
-    /// Serve log entries as `{"message": line, "timestamp": "..."}` instead of strings.
+    /// One log entry still being written: it appears at its earliest step's time (ordered
+    /// among the other entries by that time, as [`PipecatBuild::log`]), and at clock `t` its
+    /// text is that of the latest step reached (`"Downloading 10%"`, then
+    /// `"Downloading 10% 20%"`, ...). Without steps it never appears.
+    pub fn growing_line(mut self, steps: impl IntoIterator<Item = (Duration, impl Into<String>)>) -> Self {
+        let mut steps: Vec<(Duration, String)> = steps.into_iter().map(|(at, text)| (at, text.into())).collect();
+        steps.sort_by_key(|(at, _)| *at);
+        if let Some(&(at, _)) = steps.first() {
+            self.logs.push(LogEntry { at, text: LogText::Growing(steps) });
+        }
+        self
+    }
+
+    /// One log entry, visible from `at`, written verbatim as an element of the `logs` array,
+    /// e.g. `"bad \udcff"` (a lone surrogate escape), a string holding a raw 0xFF byte, or
+    /// `{"message": 5}`. Served as is also with [`PipecatBuild::log_objects`].
+    pub fn raw_log(mut self, at: Duration, raw_json: impl Into<Vec<u8>>) -> Self {
+        self.logs.push(LogEntry { at, text: LogText::Raw(raw_json.into()) });
+        self
+    }
+
+    /// Serve log entries as `{"message": line, "timestamp": "..."}` instead of strings; the
+    /// timestamp is `createdAt` plus the entry's own time on the build's clock, in milliseconds.
     pub fn log_objects(mut self, objects: bool) -> Self {
         self.log_objects = objects;
+        self
+    }
+
+    /// Every logs answer holds at most `n` entries: the newest `min(limit, n)` (a server that
+    /// serves shorter windows than asked).
+    pub fn logs_cap(mut self, n: usize) -> Self {
+        self.logs_cap = Some(n);
+        self
+    }
+
+    /// If `ignore`, every logs answer is the whole visible log (still within
+    /// [`PipecatBuild::logs_cap`]), whatever `limit` says; any `limit` value is accepted.
+    pub fn logs_ignore_limit(mut self, ignore: bool) -> Self {
+        self.logs_ignore_limit = ignore;
+        self
+    }
+
+    /// From `at` on the build's clock the log starts over: an answer shows only the entries
+    /// logged at or after the latest restart point reached (earlier ones vanish). May be
+    /// given several times.
+    pub fn log_restart(mut self, at: Duration) -> Self {
+        self.log_restarts.push(at);
         self
     }
 
@@ -249,6 +371,19 @@ impl PrimeBuild {
             appear_at: Duration::ZERO,
             fields: Vec::new(),
         }
+    }
+
+    /// A build as the current Prime CLI (`prime images push`) makes them: `UPLOADING` at 0,
+    /// `BUILDING` from `building`, `COMPLETED` from `completed` (times on the build's clock),
+    /// and one `VM_SANDBOX` artifact `"<id>-vm"`, absent until `building`, that mirrors the
+    /// build's status and so has its (default) `fullImagePath` once completed. The usual
+    /// builder methods still apply (e.g. another `step` for a failure).
+    pub fn vm_image(id: &str, building: Duration, completed: Duration) -> Self {
+        PrimeBuild::new(id)
+            .step(Duration::ZERO, "UPLOADING")
+            .step(building, "BUILDING")
+            .step(completed, "COMPLETED")
+            .artifact(PrimeArtifact::new(&format!("{id}-vm"), "VM_SANDBOX").appear_at(building))
     }
 
     pub fn id(&self) -> &str {
@@ -326,6 +461,7 @@ pub struct PrimeArtifact {
     pub(crate) steps: Vec<(Duration, String)>,
     pub(crate) full_image_path: Option<String>,
     pub(crate) error_message: Option<String>,
+    pub(crate) appear_at: Duration,
     pub(crate) fields: Vec<FieldOverride>,
 }
 
@@ -339,6 +475,7 @@ impl PrimeArtifact {
             steps: Vec::new(),
             full_image_path: None,
             error_message: None,
+            appear_at: Duration::ZERO,
             fields: Vec::new(),
         }
     }
@@ -357,6 +494,13 @@ impl PrimeArtifact {
     /// Served once FAILED (default: a generic message).
     pub fn error_message(mut self, message: &str) -> Self {
         self.error_message = Some(message.to_string());
+        self
+    }
+
+    /// Before `at` on the build's clock the artifact is absent from the build's `artifacts`
+    /// (as in today's Prime builds, whose artifacts appear once building starts).
+    pub fn appear_at(mut self, at: Duration) -> Self {
+        self.appear_at = at;
         self
     }
 
@@ -426,6 +570,23 @@ pub enum FaultKind {
     Delay(Duration),
     /// Never answer (until the client closes or the server stops).
     Hang,
+    /// Answer `code` with `body` (the decoded bytes, e.g. 20 MiB of JSON) encoded with
+    /// `encoding`, the matching `Content-Encoding` and `Content-Type: application/json`
+    /// (the scenario's own [`Scenario::compression`] is not applied on top).
+    Compressed { code: u16, encoding: Compression, body: Vec<u8> },
+    /// Send the real answer with `Transfer-Encoding: chunked`: the first half of its body
+    /// as one chunk, then close (cleanly) without the terminating zero-size chunk.
+    ChunkedCut,
+    /// Send the real answer's head with `Transfer-Encoding: chunked`, then an invalid
+    /// chunk-size line (`zz`), then close.
+    BadChunk,
+    /// Send the real answer, its body `bytes` at a time (at least 1) with a pause of `every`
+    /// between writes: a slow, large answer.
+    Trickle { every: Duration, bytes: usize },
+    /// Send the real answer with these headers added, each replacing the answer's own of the
+    /// same name (`Date`, `Content-Type`, `Content-Length` and `Connection` included); its
+    /// status and body are kept.
+    Headers(Vec<(String, String)>),
 }
 
 impl FaultKind {
@@ -468,9 +629,14 @@ impl FaultKind {
         FaultKind::Body { code, content_type: content_type.to_string(), body: body.into() }
     }
 
-    /// Adds a header to a `Status` fault (no effect on other kinds).
+    /// A [`FaultKind::Compressed`] answer.
+    pub fn compressed(code: u16, encoding: Compression, body: impl Into<Vec<u8>>) -> Self {
+        FaultKind::Compressed { code, encoding, body: body.into() }
+    }
+
+    /// Adds a header to a `Status` or `Headers` fault (no effect on other kinds).
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        if let FaultKind::Status { headers, .. } = &mut self {
+        if let FaultKind::Status { headers, .. } | FaultKind::Headers(headers) = &mut self {
             headers.push((name.to_string(), value.to_string()));
         }
         self

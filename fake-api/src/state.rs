@@ -1,6 +1,6 @@
 //! The server's mutable state behind one mutex: recorded requests, fault counters, clocks.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use crate::RecordedRequest;
@@ -13,6 +13,8 @@ pub(crate) struct Shared {
     pub scenario: Scenario,
     pub start: Instant,
     state: Mutex<State>,
+    /// The encoded body of each [`FaultKind::Compressed`] fault, made on first use.
+    encoded: Vec<OnceLock<Vec<u8>>>,
 }
 
 struct State {
@@ -28,7 +30,8 @@ impl Shared {
             faults_left: scenario.faults.iter().map(|f| f.times).collect(),
             clocks: Clocks::new(&scenario),
         };
-        Shared { scenario, start, state: Mutex::new(state) }
+        let encoded = scenario.faults.iter().map(|_| OnceLock::new()).collect();
+        Shared { scenario, start, state: Mutex::new(state), encoded }
     }
 
     /// A panic elsewhere must not take the server down with a poisoned lock.
@@ -37,8 +40,8 @@ impl Shared {
     }
 
     /// Records an arriving request, starts the clock of the build it names, and
-    /// consumes and returns the fault to apply to it, if any.
-    pub fn arrive(&self, req: &Request) -> Option<FaultKind> {
+    /// consumes and returns the index of the fault to apply to it, if any.
+    pub fn arrive(&self, req: &Request) -> Option<usize> {
         let now = Instant::now();
         let since_start = now.saturating_duration_since(self.start);
         let target = Target::of_path(&req.path);
@@ -58,7 +61,18 @@ impl Shared {
             .zip(&state.faults_left)
             .position(|(fault, left)| *left > 0 && fault.route.matches(route))?;
         state.faults_left[index] -= 1;
-        Some(self.scenario.faults[index].kind.clone())
+        Some(index)
+    }
+
+    /// The body of fault `index` encoded, if it is a [`FaultKind::Compressed`] (20 MiB take
+    /// a second to compress in a debug build: once per fault, not once per answer).
+    pub fn encoded_body(&self, index: usize) -> Option<&[u8]> {
+        match &self.scenario.faults.get(index)?.kind {
+            FaultKind::Compressed { encoding, body, .. } => {
+                Some(self.encoded[index].get_or_init(|| encoding.encode(body)).as_slice())
+            }
+            _ => None,
+        }
     }
 
     /// The normal answer to `req`, as of now.

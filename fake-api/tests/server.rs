@@ -2,9 +2,13 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake_api::{DEFAULT_API_KEY, FakeApi, Fault, FaultKind, PipecatBuild, PrimeArtifact, PrimeBuild, Route, Scenario};
+use fake_api::tls::TestCerts;
+use fake_api::{
+    Compression, DEFAULT_API_KEY, FakeApi, Fault, FaultKind, PipecatBuild, PrimeArtifact, PrimeBuild, Route, Scenario,
+};
 use serde_json::{Value, json};
 
 const ID1: &str = "123e4567-e89b-12d3-a456-426614174001";
@@ -363,4 +367,337 @@ fn stop_and_lifetime_close_the_port() {
         std::thread::sleep(ms(10));
     }
     drop(api);
+}
+
+/// The head (as text) and the raw rest of an answer that need not carry a Content-Length.
+fn split_head(bytes: &[u8]) -> (String, Vec<u8>) {
+    let end = bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("complete head");
+    (String::from_utf8(bytes[..end].to_vec()).unwrap(), bytes[end + 4..].to_vec())
+}
+
+/// Every value of header `name` in a raw head.
+fn header_values<'a>(head: &'a str, name: &str) -> Vec<&'a str> {
+    head.split("\r\n")
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+        .collect()
+}
+
+fn decode(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    match encoding {
+        Some("gzip") => flate2::read::GzDecoder::new(body).read_to_end(&mut out).unwrap(),
+        Some("deflate") => flate2::read::ZlibDecoder::new(body).read_to_end(&mut out).unwrap(),
+        None => return body.to_vec(),
+        Some(other) => panic!("unexpected Content-Encoding {other}"),
+    };
+    out
+}
+
+/// Polls `target` until `done` holds (bounded by 10 s); the distinct JSON answers seen, in order.
+fn distinct_until(api: &FakeApi, target: &str, done: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let mut seen = poll_until(api, target, done);
+    seen.dedup();
+    seen
+}
+
+#[test]
+fn logs_cap_and_ignored_limit() {
+    let lines = (0..8).map(|i| format!("l{i}"));
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(PipecatBuild::new(ID1).logs(ms(0), lines.clone()).logs_cap(3))
+            .pipecat(PipecatBuild::new(ID2).logs(ms(0), lines.clone()).logs_ignore_limit(true))
+            .pipecat(PipecatBuild::new(ID3).logs(ms(0), lines).logs_ignore_limit(true).logs_cap(5)),
+    );
+    let logs = |id: &str, query: &str| get(&api, &format!("/v1/builds/{id}/logs{query}")).json()["logs"].clone();
+    assert_eq!(logs(ID1, ""), json!(["l5", "l6", "l7"]));
+    assert_eq!(logs(ID1, "?limit=100"), json!(["l5", "l6", "l7"]));
+    assert_eq!(logs(ID1, "?limit=2"), json!(["l6", "l7"]));
+    assert_eq!(get(&api, &format!("/v1/builds/{ID1}/logs?limit=0")).status, 400);
+    let all: Vec<String> = (0..8).map(|i| format!("l{i}")).collect();
+    for query in ["", "?limit=1", "?limit=0", "?limit=x", "?limit=99999"] {
+        let reply = get(&api, &format!("/v1/builds/{ID2}/logs{query}"));
+        assert_eq!(reply.status, 200, "{query}");
+        assert_eq!(reply.json()["logs"], json!(all), "{query}");
+    }
+    assert_eq!(logs(ID3, "?limit=1"), json!(["l3", "l4", "l5", "l6", "l7"]));
+}
+
+#[test]
+fn log_restarts_drop_earlier_entries() {
+    let api = FakeApi::start(
+        Scenario::new().pipecat(
+            PipecatBuild::new(ID1)
+                .logs(ms(0), ["a", "b"])
+                .log_restart(ms(150))
+                .log(ms(200), "c")
+                .log_restart(ms(300))
+                .log(ms(300), "d")
+                .log(ms(350), "e"),
+        ),
+    );
+    let seen = distinct_until(&api, &format!("/v1/builds/{ID1}/logs"), |v| v["logs"] == json!(["d", "e"]));
+    let logs: Vec<Value> = seen.iter().map(|v| v["logs"].clone()).collect();
+    assert_eq!(logs[0], json!(["a", "b"]));
+    let order = [json!(["a", "b"]), json!([]), json!(["c"]), json!(["d"]), json!(["d", "e"])];
+    let rank = |v: &Value| order.iter().position(|o| o == v).unwrap_or_else(|| panic!("unexpected {v}"));
+    assert!(logs.windows(2).all(|w| rank(&w[0]) < rank(&w[1])), "{logs:?}");
+}
+
+#[test]
+fn a_growing_line_keeps_its_place_and_its_timestamp() {
+    let steps = [(ms(100), "Downloading 10%"), (ms(200), "Downloading 10% 20%"), (ms(300), "Downloading 10% 20% 30%")];
+    let build = |id: &str| PipecatBuild::new(id).log(ms(0), "before").growing_line(steps).log(ms(150), "after");
+    let api = FakeApi::start(Scenario::new().pipecat(build(ID1)).pipecat(build(ID2).log_objects(true)));
+    let last = json!(["before", "Downloading 10% 20% 30%", "after"]);
+    let seen = distinct_until(&api, &format!("/v1/builds/{ID1}/logs"), |v| v["logs"] == last);
+    assert_eq!(seen[0]["logs"], json!(["before"]));
+    for value in &seen {
+        let logs = value["logs"].as_array().unwrap();
+        if logs.len() > 1 {
+            assert!(logs[1].as_str().unwrap().starts_with("Downloading 10%"), "{logs:?}");
+        }
+    }
+
+    let path = format!("/v1/builds/{ID2}/logs");
+    let seen = poll_until(&api, &path, |v| v["logs"][1]["message"] == "Downloading 10% 20% 30%");
+    let done = &seen.last().unwrap()["logs"];
+    let stamps: Vec<&str> = done.as_array().unwrap().iter().map(|e| e["timestamp"].as_str().unwrap()).collect();
+    assert_eq!(stamps, ["2026-02-20T12:00:00.000Z", "2026-02-20T12:00:00.100Z", "2026-02-20T12:00:00.150Z"]);
+}
+
+#[test]
+fn raw_log_entries_are_written_verbatim() {
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(
+                PipecatBuild::new(ID1)
+                    .log(ms(0), "a \"q\" \u{e9}")
+                    .raw_log(ms(0), r#""bad \udcff""#)
+                    .raw_log(ms(0), b"\"\xff\"".to_vec())
+                    .raw_log(ms(0), r#"{"message": 5}"#),
+            )
+            .pipecat(PipecatBuild::new(ID2).log(ms(0), "x").raw_log(ms(0), "7").log_objects(true)),
+    );
+    let plain = get(&api, &format!("/v1/builds/{ID1}/logs"));
+    assert_eq!(plain.body, b"{\"logs\":[\"a \\\"q\\\" \xc3\xa9\",\"bad \\udcff\",\"\xff\",{\"message\": 5}]}");
+    let objects = get(&api, &format!("/v1/builds/{ID2}/logs"));
+    assert_eq!(
+        String::from_utf8(objects.body).unwrap(),
+        r#"{"logs":[{"message":"x","timestamp":"2026-02-20T12:00:00.000Z"},7]}"#
+    );
+}
+
+#[test]
+fn scenario_compression_applies_to_every_answer() {
+    for (compression, encoding) in [(Compression::Gzip, "gzip"), (Compression::Deflate, "deflate")] {
+        let api = FakeApi::start(
+            Scenario::new()
+                .compression(compression)
+                .pipecat(PipecatBuild::new(ID1).step(ms(0), "building").logs(ms(0), ["x"; 200]))
+                .fault(Fault::new(Route::ListBuilds, FaultKind::retry_after(429, "1")))
+                .fault(Fault::new(Route::Logs, FaultKind::body(502, "text/html", "<html>bad gateway"))),
+        );
+        let check = |target: &str, status: u16| -> Vec<u8> {
+            // No Accept-Encoding is sent.
+            let reply = get(&api, target);
+            assert_eq!(reply.status, status, "{target}");
+            assert_eq!(reply.header("content-encoding"), Some(encoding), "{target}");
+            assert!(reply.header("date").is_some());
+            decode(Some(encoding), &reply.body)
+        };
+        let build: Value = serde_json::from_slice(&check(&format!("/v1/builds/{ID1}"), 200)).unwrap();
+        assert_eq!(build["build"]["status"], "building");
+        let missing: Value = serde_json::from_slice(&check(&format!("/v1/builds/{ID2}"), 404)).unwrap();
+        assert_eq!(missing["code"], "NOT_FOUND");
+        let limited: Value = serde_json::from_slice(&check("/v1/builds", 429)).unwrap();
+        assert_eq!(limited["code"], "RATE_LIMITED");
+        assert_eq!(check(&format!("/v1/builds/{ID1}/logs"), 502), b"<html>bad gateway");
+        let logs_reply = get(&api, &format!("/v1/builds/{ID1}/logs"));
+        assert!(logs_reply.body.len() < 200, "compressed: {} bytes", logs_reply.body.len());
+        let logs: Value = serde_json::from_slice(&decode(Some(encoding), &logs_reply.body)).unwrap();
+        assert_eq!(logs["logs"].as_array().unwrap().len(), 200);
+    }
+}
+
+#[test]
+fn a_compressed_fault_is_small_on_the_wire_and_large_decoded() {
+    let mut big = b"{\"logs\":[\"".to_vec();
+    big.resize(20 << 20, b'a');
+    big.extend_from_slice(b"\"]}");
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(PipecatBuild::new(ID1))
+            .fault(Fault::new(Route::Logs, FaultKind::compressed(200, Compression::Gzip, big.clone())).times(2))
+            .fault(Fault::new(Route::GetBuild, FaultKind::compressed(503, Compression::Deflate, "{\"a\":1}"))),
+    );
+    let reply = get(&api, &format!("/v1/builds/{ID1}/logs"));
+    assert_eq!((reply.status, reply.header("content-encoding")), (200, Some("gzip")));
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert!(reply.body.len() < 100 << 10, "{} bytes on the wire", reply.body.len());
+    assert!(decode(Some("gzip"), &reply.body) == big, "decodes to the 20 MiB body");
+    // Encoded once per fault: the second answer is the same bytes.
+    assert_eq!(get(&api, &format!("/v1/builds/{ID1}/logs")).body, reply.body);
+    let small = get(&api, &format!("/v1/builds/{ID1}"));
+    assert_eq!((small.status, small.header("content-encoding")), (503, Some("deflate")));
+    assert_eq!(decode(Some("deflate"), &small.body), b"{\"a\":1}");
+}
+
+#[test]
+fn chunked_faults_cut_or_break_the_body() {
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(PipecatBuild::new(ID1).step(ms(0), "building"))
+            .fault(Fault::new(Route::GetBuild, FaultKind::ChunkedCut))
+            .fault(Fault::new(Route::GetBuild, FaultKind::BadChunk)),
+    );
+    let path = format!("/v1/builds/{ID1}");
+    let cut = raw_get(&api, &path, Some(DEFAULT_API_KEY)).expect("a clean close");
+    let broken = raw_get(&api, &path, Some(DEFAULT_API_KEY)).expect("a clean close");
+    let real = get(&api, &path).body;
+
+    let (head, body) = split_head(&cut);
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    assert_eq!(header_values(&head, "transfer-encoding"), ["chunked"]);
+    assert!(header_values(&head, "content-length").is_empty());
+    let half = &real[..real.len() / 2];
+    let mut expected = format!("{:x}\r\n", half.len()).into_bytes();
+    expected.extend_from_slice(half);
+    expected.extend_from_slice(b"\r\n");
+    assert_eq!(body, expected, "one chunk of the first half, no zero chunk");
+
+    let (head, body) = split_head(&broken);
+    assert_eq!(header_values(&head, "transfer-encoding"), ["chunked"]);
+    assert!(header_values(&head, "content-length").is_empty());
+    assert_eq!(body, b"zz\r\n");
+}
+
+#[test]
+fn a_trickled_answer_arrives_slowly_and_whole() {
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(PipecatBuild::new(ID1).logs(ms(0), (0..10).map(|i| format!("line {i}"))))
+            .fault(Fault::new(Route::Logs, FaultKind::Trickle { every: ms(10), bytes: 8 })),
+    );
+    let path = format!("/v1/builds/{ID1}/logs");
+    let started = Instant::now();
+    let slow = get(&api, &path);
+    let elapsed = started.elapsed();
+    let fast = get(&api, &path);
+    assert_eq!(slow.body, fast.body);
+    let writes = fast.body.len().div_ceil(8) as u32;
+    assert!(writes >= 10);
+    assert!(elapsed >= ms(10) * writes, "{writes} pauses of 10 ms in {elapsed:?}");
+}
+
+#[test]
+fn header_faults_send_the_given_headers_once() {
+    let date = "Fri, 20 Feb 2026 12:00:00 GMT";
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(PipecatBuild::new(ID1).step(ms(0), "building"))
+            .fault(Fault::new(Route::GetBuild, FaultKind::status(503).with_header("Date", date)))
+            .fault(Fault::new(
+                Route::GetBuild,
+                FaultKind::Headers(vec![("Date".into(), date.into()), ("Retry-After".into(), "120".into())])
+                    .with_header("Location", "/elsewhere"),
+            )),
+    );
+    let path = format!("/v1/builds/{ID1}");
+    let status = raw_get(&api, &path, Some(DEFAULT_API_KEY)).unwrap();
+    let headers = raw_get(&api, &path, Some(DEFAULT_API_KEY)).unwrap();
+    let real = get(&api, &path);
+
+    let (head, _) = split_head(&status);
+    assert!(head.starts_with("HTTP/1.1 503 "));
+    assert_eq!(header_values(&head, "date"), [date]);
+    assert_eq!(parse(&status).json()["code"], "SERVICE_UNAVAILABLE");
+
+    let (head, _) = split_head(&headers);
+    assert!(head.starts_with("HTTP/1.1 200 "));
+    assert_eq!(header_values(&head, "date"), [date]);
+    assert_eq!(header_values(&head, "retry-after"), ["120"]);
+    assert_eq!(header_values(&head, "location"), ["/elsewhere"]);
+    assert_eq!(parse(&headers).body, real.body);
+    assert_ne!(real.header("date"), Some(date));
+    assert!(real.header("retry-after").is_none());
+}
+
+#[test]
+fn vm_image_artifact_appears_when_building_starts() {
+    let api =
+        FakeApi::start(Scenario::new().prime(PrimeBuild::vm_image("vm1", ms(100), ms(250))).prime(
+            PrimeBuild::new("late").artifact(PrimeArtifact::new("c1", "CONTAINER_IMAGE").appear_at(ms(60_000))),
+        ));
+    let path = "/api/v1/images/build/vm1";
+    let seen = distinct_until(&api, path, |v| v["status"] == "COMPLETED");
+    assert_eq!(seen[0]["status"], "UPLOADING");
+    for value in &seen {
+        let artifacts = value["artifacts"].as_array().unwrap();
+        match value["status"].as_str().unwrap() {
+            "UPLOADING" => assert!(artifacts.is_empty(), "{value}"),
+            "BUILDING" => {
+                assert_eq!(artifacts.len(), 1, "{value}");
+                assert_eq!(artifacts[0]["status"], "BUILDING");
+                assert_eq!(artifacts[0]["fullImagePath"], Value::Null);
+            }
+            "COMPLETED" => {
+                assert_eq!(artifacts.len(), 1, "{value}");
+                assert_eq!(artifacts[0]["id"], "vm1-vm");
+                assert_eq!(artifacts[0]["artifactType"], "VM_SANDBOX");
+                assert_eq!(artifacts[0]["fullImagePath"], "registry.primeintellect.ai/my-image:latest");
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(seen.iter().any(|v| v["status"] == "BUILDING"), "{seen:?}");
+    assert_eq!(get(&api, "/api/v1/images/build/late").json()["artifacts"], json!([]));
+}
+
+#[test]
+fn tls_serves_the_scenario_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = TestCerts::generate(dir.path()).expect("openssl makes test certificates");
+    let api = FakeApi::start_tls(
+        Scenario::new().lifetime(Duration::from_secs(30)).pipecat(PipecatBuild::new(ID1).step(ms(0), "building")),
+        &certs.cert_chain,
+        &certs.key,
+    );
+    assert!(api.is_tls());
+    assert_eq!(api.pipecat_url(), format!("https://127.0.0.1:{}/v1", api.port()));
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls::pki_types::pem::PemObject;
+    roots.add(rustls::pki_types::CertificateDer::from_pem_file(&certs.ca).unwrap()).unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let connection = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let tcp = TcpStream::connect(("127.0.0.1", api.port())).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    tcp.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    write!(tls, "GET /v1/builds/{ID1} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {DEFAULT_API_KEY}\r\n\r\n")
+        .unwrap();
+    let mut bytes = Vec::new();
+    tls.read_to_end(&mut bytes).expect("the answer, then close_notify");
+    assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+    let reply = parse(&bytes);
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("date").is_some());
+    assert_eq!(reply.json()["build"]["status"], "building");
+
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    let plain = raw_get(&api, "/v1/builds", Some(DEFAULT_API_KEY)).unwrap_or_default();
+    assert!(!plain.starts_with(b"HTTP/"));
+    assert_eq!(api.count(Route::GetBuild), 1);
+    api.stop();
 }

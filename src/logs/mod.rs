@@ -55,7 +55,7 @@ pub struct Reader {
 impl Reader {
     pub fn new(tail: Tail) -> Self {
         let sizing = Sizing::default();
-        Reader { tail, limit: sizing.base(), sizing, held: None }
+        Reader { limit: sizing.base(&tail), tail, sizing, held: None }
     }
 
     /// The `limit` for the next request.
@@ -67,15 +67,14 @@ impl Reader {
         let asked = self.limit;
         match answer {
             Ok(window) => {
-                self.sizing.observe(&window);
-                let read = self.sizing.read(asked, window.entries.len());
+                let read = self.sizing.read(&self.tail, asked, window.entries.len());
                 self.place(window, read, None)
             }
             Err(e) => {
                 if matches!(e, FetchError::TooLarge) {
                     self.sizing.too_large(asked);
                 }
-                self.limit = self.sizing.base();
+                self.limit = self.sizing.base(&self.tail);
                 match self.held.take() {
                     // Never drop what is in hand: placed as it is, the gap marked.
                     Some((window, read)) => self.place(window, Read { can_grow: false, ..read }, Some(e)),
@@ -89,19 +88,21 @@ impl Reader {
         let marks = self.tail.fingerprints(&window.entries);
         match self.tail.place(&window.entries, &marks, read) {
             Placement::Grow => {
-                self.limit = self.sizing.grown(read.asked);
+                self.limit = self.sizing.grown(&self.tail, read.asked);
                 self.held = Some((window, read));
                 Step::ReadAgain
             }
             Placement::From { from, marker, whole } => {
                 self.held = None;
-                self.tail.commit(&window.entries, &marks, from, marker);
-                if window.entries.len() < read.asked && !whole {
-                    // Shorter than asked and not the whole log: the endpoint caps its answers.
+                // Shorter than asked, placed by its content, and starting after the first entry
+                // printed: not the whole log, so the endpoint caps its answers.
+                if window.entries.len() < read.asked && !whole && marker.is_none() && from < self.tail.len() {
                     self.sizing.capped_at(window.entries.len());
                 }
+                self.tail.commit(&window.entries, &marks, from, marker);
                 let new = window.entries.len() - from;
-                self.limit = self.sizing.next(read.asked, new);
+                self.sizing.observe(&window.entries[from..]);
+                self.limit = self.sizing.next(&self.tail, read.asked, new);
                 Step::Print { placed: Placed { entries: window.entries, from, marker }, failure }
             }
         }
@@ -300,3 +301,6 @@ pub fn phase_of(line: &str) -> Option<&str> {
     let len = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
     (len > 0).then(|| &rest[..len])
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,6 +7,9 @@ use crate::text::MAX_LINE_BYTES;
 
 /// The API's largest `limit`, and how many printed entries are remembered.
 pub const MAX_LIMIT: usize = 10_000;
+/// An overlap shorter than this (unless all that was printed is) is no proof of where a window
+/// belongs, however small the window.
+const MIN_ANCHOR: usize = 8;
 
 /// An entry's identity: two independent 64-bit hashes with per-run random seeds, and its length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +123,16 @@ impl Tail {
         window.iter().map(|e| self.hasher.of(e)).collect()
     }
 
+    /// The lengths of the printed entries remembered, the newest first.
+    pub fn lengths_newest_first(&self) -> impl Iterator<Item = usize> + '_ {
+        self.marks.iter().rev().map(|m| m.len)
+    }
+
+    /// How many printed entries are remembered.
+    pub fn len(&self) -> usize {
+        self.marks.len()
+    }
+
     /// Whether nothing was printed yet.
     pub fn is_empty(&self) -> bool {
         self.marks.is_empty()
@@ -129,7 +142,10 @@ impl Tail {
     pub fn place(&self, window: &[String], marks: &[Fingerprint], read: Read) -> Placement {
         let w = marks.len();
         if w == 0 {
-            return Placement::From { from: 0, marker: None, whole: true };
+            // A log does not shrink to nothing: it started over (and the lines since the last
+            // read, if any, are gone).
+            let marker = (!self.marks.is_empty()).then_some(Marker::StartedOver);
+            return Placement::From { from: 0, marker, whole: true };
         }
         let anchors = Anchors::find(&self.marks, marks);
         // A window other than asked for may be the whole log: it is, when what was printed
@@ -141,7 +157,12 @@ impl Tail {
         {
             return Placement::From { from: seen, marker: None, whole: true };
         }
-        let confident = |j: usize, count: usize| count == 1 && j.min(self.marks.len()) * 4 >= w;
+        // One place only, and an overlap long enough to be no coincidence: a quarter of the
+        // window, and at least a few entries (a blank line after a burst is no proof).
+        let confident = |j: usize, count: usize| {
+            let k = j.min(self.marks.len());
+            count == 1 && k * 4 >= w && k >= MIN_ANCHOR.min(self.marks.len())
+        };
         if let Some(best) = anchors.best()
             && confident(best, anchors.count)
         {
@@ -180,9 +201,11 @@ impl Tail {
         (seen_fits || (unique && ((best + 1) * 4 >= marks.len() || !read.can_grow))).then_some(best)
     }
 
-    /// Records `window[from..]` as printed after `marker`. The count of entries seen stays
-    /// known through every placement but a possible gap (a whole-log placement starts at it).
+    /// Records `window[from..]` as printed after `marker`. The remembered entries stay one
+    /// unbroken stretch of the log: after a possible gap they start over from the window,
+    /// itself unbroken. The count of entries seen stays known but across such a gap.
     pub fn commit(&mut self, window: &[String], marks: &[Fingerprint], from: usize, marker: Option<Marker>) {
+        let mut kept_from = from;
         match marker {
             Some(Marker::StartedOver) => {
                 self.marks.clear();
@@ -192,10 +215,14 @@ impl Tail {
                 self.marks.pop_back();
                 self.seen = self.seen.map(|s| s.saturating_sub(1));
             }
-            Some(Marker::Missing) => self.seen = None,
+            Some(Marker::Missing) => {
+                self.marks.clear();
+                self.seen = None;
+                kept_from = 0;
+            }
             None => {}
         }
-        for mark in &marks[from..] {
+        for mark in &marks[kept_from..] {
             if self.marks.len() == self.capacity {
                 self.marks.pop_front();
             }

@@ -1,8 +1,9 @@
 //! How many log entries to ask for: the API's default, grown while placement is unsure, and
-//! always sized in bytes too, so that an answer stays well under the body cap.
+//! always sized in bytes too, from the lengths of the entries already printed (a larger window
+//! reaches back over them) and of the newest ones, so that an answer stays well under the body
+//! cap. A body-cap failure lowers a ceiling instead of asking the same again.
 
-use super::LogWindow;
-use super::place::{MAX_LIMIT, Read};
+use super::place::{MAX_LIMIT, Read, Tail};
 use crate::http::MAX_BODY_BYTES;
 
 /// The API's default `limit`.
@@ -11,51 +12,70 @@ pub const BASE_LIMIT: usize = 500;
 const READ_BYTES: usize = 1024 * 1024;
 /// The largest window asked for: three quarters of the body cap.
 const GROWN_BYTES: usize = MAX_BODY_BYTES / 4 * 3;
-/// Bytes per entry are never estimated below this (JSON quotes and commas alone take some).
-const MIN_ENTRY_BYTES: f64 = 16.0;
+/// JSON's quotes, comma and escapes around each entry, as a rough allowance.
+const ENTRY_OVERHEAD: usize = 8;
 
-/// Bytes per entry as recently seen, and the most entries the endpoint answers with.
 #[derive(Clone, Copy, Debug)]
 pub struct Sizing {
-    bytes_per_entry: f64,
+    /// Bytes per new entry: the newest read's mean, or half the previous estimate if more.
+    fresh_bytes: f64,
+    /// The most entries the endpoint has been seen to answer with.
     cap: Option<usize>,
+    /// After an answer over the body cap: no more than this until reads succeed again.
+    ceiling: Option<usize>,
 }
 
 impl Default for Sizing {
     fn default() -> Self {
-        Sizing { bytes_per_entry: MIN_ENTRY_BYTES, cap: None }
+        Sizing { fresh_bytes: 0.0, cap: None, ceiling: None }
     }
 }
 
 impl Sizing {
-    fn lines_within(&self, bytes: usize, most: usize) -> usize {
-        let lines = (bytes as f64 / self.bytes_per_entry) as usize;
-        lines.clamp(1, most).min(self.cap.unwrap_or(usize::MAX)).max(1)
+    /// The largest window within `budget` bytes and `most` entries: the newest printed entries
+    /// as long as they are, new ones at the fresh estimate.
+    fn within(&self, tail: &Tail, budget: usize, most: usize) -> usize {
+        let per_new = self.fresh_bytes as usize + ENTRY_OVERHEAD;
+        let by_new = budget / per_new;
+        let (mut bytes, mut n) = (0usize, 0usize);
+        for len in tail.lengths_newest_first() {
+            if n == most || bytes + len + ENTRY_OVERHEAD > budget {
+                return self.bound(n.min(by_new));
+            }
+            bytes += len + ENTRY_OVERHEAD;
+            n += 1;
+        }
+        let beyond = (budget - bytes) / per_new;
+        self.bound((n + beyond).min(most).min(by_new))
+    }
+
+    fn bound(&self, n: usize) -> usize {
+        n.min(self.cap.unwrap_or(usize::MAX)).min(self.ceiling.unwrap_or(usize::MAX)).max(1)
     }
 
     /// The limit of a usual read.
-    pub fn base(&self) -> usize {
-        self.lines_within(READ_BYTES, BASE_LIMIT)
+    pub fn base(&self, tail: &Tail) -> usize {
+        self.within(tail, READ_BYTES, BASE_LIMIT)
     }
 
     /// The largest limit asked for.
-    pub fn max(&self) -> usize {
-        self.lines_within(GROWN_BYTES, MAX_LIMIT).max(self.base())
+    pub fn max(&self, tail: &Tail) -> usize {
+        self.within(tail, GROWN_BYTES, MAX_LIMIT).max(self.base(tail))
     }
 
-    /// Learns from an answer: the newest bytes per entry count, an older larger
-    /// estimate fades by half per answer.
-    pub fn observe(&mut self, window: &LogWindow) {
-        if !window.entries.is_empty() {
-            let observed = window.bytes as f64 / window.entries.len() as f64;
-            self.bytes_per_entry = observed.max(self.bytes_per_entry / 2.0).max(MIN_ENTRY_BYTES);
+    /// Learns from a placed answer: the mean length of its new entries, and that the endpoint
+    /// answers again (a ceiling doubles back per success).
+    pub fn observe(&mut self, new_entries: &[String]) {
+        if !new_entries.is_empty() {
+            let mean = new_entries.iter().map(String::len).sum::<usize>() as f64 / new_entries.len() as f64;
+            self.fresh_bytes = mean.max(self.fresh_bytes / 2.0);
         }
+        self.ceiling = self.ceiling.map(|c| c.saturating_mul(2)).filter(|c| *c < MAX_LIMIT);
     }
 
-    /// An answer to `asked` was over the body cap: its entries average at least cap / asked.
+    /// An answer to `asked` was over the body cap: the next requests ask for at most half.
     pub fn too_large(&mut self, asked: usize) {
-        let at_least = MAX_BODY_BYTES as f64 / asked.max(1) as f64;
-        self.bytes_per_entry = self.bytes_per_entry.max(at_least * 2.0);
+        self.ceiling = Some((asked / 2).max(1));
     }
 
     /// The endpoint answered `entries` though more were asked for and the log holds more.
@@ -64,59 +84,93 @@ impl Sizing {
     }
 
     /// What is known of a read of `asked` that gave `got` entries.
-    pub fn read(&self, asked: usize, got: usize) -> Read {
-        Read { asked, can_grow: got == asked && asked < self.max(), cap: self.cap }
+    pub fn read(&self, tail: &Tail, asked: usize, got: usize) -> Read {
+        Read { asked, can_grow: got == asked && asked < self.max(tail), cap: self.cap }
     }
 
     /// The limit to read again with when a window did not tell where it belongs.
-    pub fn grown(&self, asked: usize) -> usize {
-        asked.saturating_mul(4).min(self.max())
+    pub fn grown(&self, tail: &Tail, asked: usize) -> usize {
+        asked.saturating_mul(4).min(self.max(tail))
     }
 
     /// The limit after a read of `asked` found `new` entries: a larger window is kept while
     /// bursts continue, and shrinks back (by four at a time) once they stop.
-    pub fn next(&self, asked: usize, new: usize) -> usize {
-        let keep = if asked > self.base() && new < asked / 4 { asked / 4 } else { asked };
-        keep.clamp(self.base(), self.max())
+    pub fn next(&self, tail: &Tail, asked: usize, new: usize) -> usize {
+        let base = self.base(tail);
+        let keep = if asked > base && new < asked / 4 { asked / 4 } else { asked };
+        keep.clamp(base, self.max(tail))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logs::Fingerprinter;
 
-    fn window(entries: usize, bytes: usize) -> LogWindow {
-        LogWindow { entries: vec![String::new(); entries], bytes }
+    fn tail_of(lengths: &[usize]) -> Tail {
+        let entries: Vec<String> =
+            lengths.iter().enumerate().map(|(i, n)| format!("{i:08}{}", "x".repeat(*n))).collect();
+        let mut tail = Tail::new(MAX_LIMIT, Fingerprinter::with_seeds(1, 2));
+        let marks = tail.fingerprints(&entries);
+        tail.commit(&entries, &marks, 0, None);
+        tail
+    }
+
+    fn observed(lengths: &[usize]) -> (Sizing, Tail) {
+        let mut s = Sizing::default();
+        s.observe(&lengths.iter().map(|n| "x".repeat(*n)).collect::<Vec<_>>());
+        (s, tail_of(lengths))
     }
 
     #[test]
     fn short_lines_read_the_api_default_and_grow_to_its_maximum() {
-        let mut s = Sizing::default();
-        s.observe(&window(500, 500 * 60));
-        assert_eq!((s.base(), s.max()), (BASE_LIMIT, MAX_LIMIT));
-        assert_eq!(s.grown(500), 2000);
-        assert_eq!(s.next(8000, 100), 2000);
-        assert_eq!(s.next(2000, 100), 500);
-        assert_eq!(s.next(2000, 1500), 2000);
+        let (s, tail) = observed(&[60; 500]);
+        assert_eq!((s.base(&tail), s.max(&tail)), (BASE_LIMIT, MAX_LIMIT));
+        assert_eq!(s.grown(&tail, 500), 2000);
+        assert_eq!(s.next(&tail, 8000, 100), 2000);
+        assert_eq!(s.next(&tail, 2000, 100), 500);
+        assert_eq!(s.next(&tail, 2000, 1500), 2000);
     }
 
     #[test]
-    fn long_lines_shrink_every_window_under_the_body_cap() {
-        let mut s = Sizing::default();
-        s.observe(&window(100, 100 * 10_000));
-        assert!(s.base() * 10_000 <= READ_BYTES && s.base() > 50, "{}", s.base());
-        assert!(s.max() * 10_000 <= GROWN_BYTES, "{}", s.max());
-        let before = s.max();
-        s.too_large(before);
-        assert!(s.base() < before / 2 && s.max() < before, "a body-cap failure shrinks the next request");
+    fn long_lines_keep_every_window_under_the_body_cap() {
+        let (s, tail) = observed(&[10_000; 300]);
+        let (base, max) = (s.base(&tail), s.max(&tail));
+        assert!(base * 10_000 <= READ_BYTES && base > 50, "{base}");
+        assert!(max * 10_000 <= GROWN_BYTES && max > 500, "{max}");
+    }
+
+    #[test]
+    fn a_few_huge_lines_printed_long_ago_bound_only_windows_that_reach_them() {
+        let mut lengths = vec![3_000_000; 3];
+        lengths.extend([50; 2000]);
+        let (s, _) = observed(&lengths[3..]);
+        let tail = tail_of(&lengths);
+        assert_eq!(s.base(&tail), BASE_LIMIT, "the newest 500 are short");
+        let max = s.max(&tail);
+        assert!(
+            (2000..=2003).contains(&max),
+            "a window may reach back to the huge lines only within the budget: {max}"
+        );
+    }
+
+    #[test]
+    fn a_body_cap_failure_halves_the_next_requests_until_reads_succeed() {
+        let (mut s, tail) = observed(&[60; 500]);
+        s.too_large(2000);
+        assert_eq!((s.base(&tail), s.max(&tail)), (500, 1000));
+        s.too_large(500);
+        assert_eq!(s.base(&tail), 250);
+        s.observe(&[]);
+        assert_eq!(s.base(&tail), 500, "a success doubles the ceiling back");
     }
 
     #[test]
     fn a_cap_bounds_every_limit() {
-        let mut s = Sizing::default();
+        let (mut s, tail) = observed(&[60; 500]);
         s.capped_at(1000);
-        assert_eq!(s.max(), 1000);
-        assert!(!s.read(1000, 1000).can_grow);
-        assert!(s.read(500, 500).can_grow);
+        assert_eq!(s.max(&tail), 1000);
+        assert!(!s.read(&tail, 1000, 1000).can_grow);
+        assert!(s.read(&tail, 500, 500).can_grow);
     }
 }
