@@ -54,7 +54,11 @@ fn a_vm_only_build_gives_its_completed_artifacts_image() {
         let run = prime_gate(&api, format);
         assert_eq!(run.code, 0, "{format}: {}", run.stdout);
         assert_eq!(output(&run, "status").as_deref(), Some("success"), "{format}");
-        assert_eq!(output(&run, "image-uri").as_deref(), Some("registry.primeintellect.ai/team/agent:v7-vm"), "{format}");
+        assert_eq!(
+            output(&run, "image-uri").as_deref(),
+            Some("registry.primeintellect.ai/team/agent:v7-vm"),
+            "{format}"
+        );
         assert_eq!(output(&run, "duration").as_deref(), Some("190"), "{format}");
         let text = uncolored(&run.stdout);
         assert!(text.contains("] status: UPLOADING · uploading the build context"), "{format}: {text}");
@@ -98,7 +102,8 @@ fn without_an_artifact_path_the_image_is_the_builds_name_and_tag() {
 
 #[test]
 fn a_success_that_names_no_image_is_exit_3_with_status_success_and_no_image_uri() {
-    let build = vm_build("COMPLETED").omit("imageName").omit("imageTag").artifact(vm("a1").field("fullImagePath", Value::Null));
+    let build =
+        vm_build("COMPLETED").omit("imageName").omit("imageTag").artifact(vm("a1").field("fullImagePath", Value::Null));
     for format in FORMATS {
         let api = FakeApi::start(Scenario::new().prime(build.clone()));
         let run = prime_gate(&api, format);
