@@ -14,6 +14,11 @@ pub const HOSTILE_LOG_LINES: &[&str] = &[
     "\x1b[0Ksection_end:1771588800:buildgate_1_build_log\r\x1b[0K",
     "section_start:1771588800:evil[collapsed=true]\r\x1b[0Khidden",
     "\x1b[32mgreen\x1b[0m stays green",
+    // Escapes that GitLab's job-log view would let glue onto, hide or recolour the next line.
+    "pip: error \x1b[31",
+    "lone escape \x1b",
+    "black on black \x1b[30;40m",
+    "concealed \x1b[8m",
 ];
 
 /// Reads an outputs or env file the way the GitHub runner does: `name=value`, or `name<<DELIM`

@@ -44,18 +44,28 @@ pub enum Step {
     Failed(FetchError),
 }
 
+/// The most re-reads after one read: enough to grow to the largest window and then to search
+/// (halving) for the largest one under the body cap.
+pub const MAX_REREADS: usize = 16;
+
 /// Placing answers: the printed tail, window sizes, and a window held while a larger one is read.
 pub struct Reader {
     tail: Tail,
     sizing: Sizing,
     limit: usize,
     held: Option<(LogWindow, Read)>,
+    /// While a window is held: the smallest limit whose answer was over the body cap. The
+    /// re-reads then search between the two, so that one entry too large to read (or a few)
+    /// costs only the lines no readable window holds.
+    over: Option<usize>,
+    /// Re-reads since the last placed (or failed) read.
+    rereads: usize,
 }
 
 impl Reader {
     pub fn new(tail: Tail) -> Self {
         let sizing = Sizing::default();
-        Reader { limit: sizing.base(&tail), tail, sizing, held: None }
+        Reader { limit: sizing.base(&tail), tail, sizing, held: None, over: None, rereads: 0 }
     }
 
     /// The `limit` for the next request.
@@ -63,17 +73,38 @@ impl Reader {
         self.limit
     }
 
+    /// How many entries a usual read holds now, sized in bytes from the lines seen.
+    pub fn usual_window(&self) -> usize {
+        self.sizing.base(&self.tail)
+    }
+
     pub fn answer(&mut self, answer: Result<LogWindow, FetchError>) -> Step {
         let asked = self.limit;
         match answer {
             Ok(window) => {
-                let read = self.sizing.read(&self.tail, asked, window.entries.len());
+                let mut read = self.sizing.read(&self.tail, asked, &window.entries, window.bytes);
+                if let Some(over) = self.over {
+                    // What is too large is known: larger, but below that.
+                    read.can_grow = window.entries.len() == asked && asked + 1 < over;
+                }
+                read.can_grow &= self.rereads < MAX_REREADS;
                 self.place(window, read, None)
             }
             Err(e) => {
                 if matches!(e, FetchError::TooLarge) {
                     self.sizing.too_large(asked);
+                    // A larger window over the cap: one between it and the window in hand.
+                    if let Some(have) = self.held.as_ref().map(|(w, _)| w.entries.len())
+                        && asked > have + 1
+                        && self.rereads < MAX_REREADS
+                    {
+                        self.over = Some(asked);
+                        self.rereads += 1;
+                        self.limit = have + (asked - have) / 2;
+                        return Step::ReadAgain;
+                    }
                 }
+                (self.over, self.rereads) = (None, 0);
                 self.limit = self.sizing.base(&self.tail);
                 match self.held.take() {
                     // Never drop what is in hand: placed as it is, the gap marked.
@@ -88,12 +119,16 @@ impl Reader {
         let marks = self.tail.fingerprints(&window.entries);
         match self.tail.place(&window.entries, &marks, read) {
             Placement::Grow => {
-                self.limit = self.sizing.grown(&self.tail, read.asked);
+                self.limit = match self.over {
+                    Some(over) => read.asked + (over - read.asked) / 2,
+                    None => self.sizing.grown(&self.tail, read.asked, &window.entries, window.bytes),
+                };
+                self.rereads += 1;
                 self.held = Some((window, read));
                 Step::ReadAgain
             }
             Placement::From { from, marker, whole } => {
-                self.held = None;
+                (self.held, self.over, self.rereads) = (None, None, 0);
                 // Shorter than asked, placed by its content, and starting after the first entry
                 // printed: not the whole log, so the endpoint caps its answers.
                 if window.entries.len() < read.asked && !whole && marker.is_none() && from < self.tail.len() {
@@ -169,6 +204,11 @@ impl LogStream {
         self.reader.limit()
     }
 
+    /// How many entries a usual read holds now: long lines make it fewer than the API's default.
+    pub fn usual_window(&self) -> usize {
+        self.reader.usual_window()
+    }
+
     /// The last lines of the log, for the failure report.
     pub fn recent(&self) -> Vec<String> {
         self.recent.iter().cloned().collect()
@@ -184,12 +224,8 @@ impl LogStream {
         match self.reader.answer(answer) {
             Step::ReadAgain => AfterAnswer::ReadAgain,
             Step::Failed(e) => {
-                let retry_after = match &e {
-                    FetchError::Transient { retry_after, .. } => *retry_after,
-                    _ => None,
-                };
                 self.failed(console, &e);
-                AfterAnswer::Done { new_entries: 0, failed: true, retry_after }
+                AfterAnswer::Done { new_entries: 0, failed: true, retry_after: retry_after_of(&e) }
             }
             Step::Print { placed, failure } => {
                 match &failure {
@@ -201,7 +237,9 @@ impl LogStream {
                 }
                 let new_entries = placed.entries.len() - placed.from;
                 self.print(console, &placed.entries[placed.from..], logs_url);
-                AfterAnswer::Done { new_entries, failed: failure.is_some(), retry_after: None }
+                // A re-read refused with `Retry-After` holds off the next read as any refusal does.
+                let retry_after = failure.as_ref().and_then(retry_after_of);
+                AfterAnswer::Done { new_entries, failed: failure.is_some(), retry_after }
             }
         }
     }
@@ -259,6 +297,14 @@ impl LogStream {
                 where_to(logs_url)
             ));
         }
+    }
+}
+
+/// How long a failed read asked to be left alone (`Retry-After`).
+fn retry_after_of(e: &FetchError) -> Option<std::time::Duration> {
+    match e {
+        FetchError::Transient { retry_after, .. } => *retry_after,
+        _ => None,
     }
 }
 

@@ -1,7 +1,8 @@
 //! How many log entries to ask for: the API's default, grown while placement is unsure, and
 //! always sized in bytes too, from the lengths of the entries already printed (a larger window
 //! reaches back over them) and of the newest ones, so that an answer stays well under the body
-//! cap. A body-cap failure lowers a ceiling instead of asking the same again.
+//! cap; a larger re-read is sized from the window in hand, its newest part. A body-cap failure
+//! lowers a ceiling on the usual reads instead of asking the same again.
 
 use super::place::{MAX_LIMIT, Read, Tail};
 use crate::http::MAX_BODY_BYTES;
@@ -14,6 +15,13 @@ const READ_BYTES: usize = 1024 * 1024;
 const GROWN_BYTES: usize = MAX_BODY_BYTES / 4 * 3;
 /// JSON's quotes, comma and escapes around each entry, as a rough allowance.
 const ENTRY_OVERHEAD: usize = 8;
+
+/// A window in hand while a larger one is read: the newest entries of the next answer.
+#[derive(Clone, Copy, Debug, Default)]
+struct InHand {
+    entries: usize,
+    bytes: usize,
+}
 
 #[derive(Clone, Copy, Debug)]
 pub struct Sizing {
@@ -35,9 +43,18 @@ impl Sizing {
     /// The largest window within `budget` bytes and `most` entries: the newest printed entries
     /// as long as they are, new ones at the fresh estimate.
     fn within(&self, tail: &Tail, budget: usize, most: usize) -> usize {
+        self.within_after(InHand::default(), tail, budget, most)
+    }
+
+    /// [`Sizing::within`] for a window whose newest entries are `held`, a window in hand, as
+    /// long as they are: the printed entries come before them, then new ones.
+    fn within_after(&self, held: InHand, tail: &Tail, budget: usize, most: usize) -> usize {
         let per_new = self.fresh_bytes as usize + ENTRY_OVERHEAD;
         let by_new = budget / per_new;
-        let (mut bytes, mut n) = (0usize, 0usize);
+        let (mut bytes, mut n) = (held.bytes, held.entries);
+        if n >= most || bytes >= budget {
+            return self.bound(n.min(most).min(by_new));
+        }
         for len in tail.lengths_newest_first() {
             if n == most || bytes + len + ENTRY_OVERHEAD > budget {
                 return self.bound(n.min(by_new));
@@ -47,6 +64,27 @@ impl Sizing {
         }
         let beyond = (budget - bytes) / per_new;
         self.bound((n + beyond).min(most).min(by_new))
+    }
+
+    /// Sizes for the read after `window` (an answer of `bytes`) when it is kept in hand: its
+    /// entries are the newest of the next answer, and the best estimate of the ones before it.
+    fn with_window(&self, window: &[String], bytes: usize) -> (Sizing, InHand) {
+        if window.is_empty() {
+            return (*self, InHand::default());
+        }
+        let entry_bytes = window.iter().map(|e| e.len() + ENTRY_OVERHEAD).sum::<usize>().max(bytes);
+        let fresh_bytes = entry_bytes as f64 / window.len() as f64;
+        // A ceiling learned from an earlier answer over the cap does not bound the window: its
+        // bytes are estimated from the one in hand, and the reader searches below one found
+        // too large.
+        let sizing = Sizing { fresh_bytes, ceiling: None, ..*self };
+        (sizing, InHand { entries: window.len(), bytes: entry_bytes })
+    }
+
+    /// The largest limit asked for after `window` (an answer of `bytes`), kept in hand.
+    fn max_after(&self, tail: &Tail, window: &[String], bytes: usize) -> usize {
+        let (sizing, held) = self.with_window(window, bytes);
+        sizing.within_after(held, tail, GROWN_BYTES, MAX_LIMIT).max(sizing.base(tail))
     }
 
     fn bound(&self, n: usize) -> usize {
@@ -83,14 +121,16 @@ impl Sizing {
         self.cap = Some(self.cap.map_or(entries, |cap| cap.max(entries)).max(1));
     }
 
-    /// What is known of a read of `asked` that gave `got` entries.
-    pub fn read(&self, tail: &Tail, asked: usize, got: usize) -> Read {
-        Read { asked, can_grow: got == asked && asked < self.max(tail), cap: self.cap }
+    /// What is known of a read of `asked` that gave `window` (an answer of `bytes`).
+    pub fn read(&self, tail: &Tail, asked: usize, window: &[String], bytes: usize) -> Read {
+        let can_grow = window.len() == asked && asked < self.max_after(tail, window, bytes);
+        Read { asked, can_grow, cap: self.cap }
     }
 
-    /// The limit to read again with when a window did not tell where it belongs.
-    pub fn grown(&self, tail: &Tail, asked: usize) -> usize {
-        asked.saturating_mul(4).min(self.max(tail))
+    /// The limit to read again with when `window` (an answer of `bytes`) did not tell where it
+    /// belongs: larger, and sized from the window in hand, the newest part of the next answer.
+    pub fn grown(&self, tail: &Tail, asked: usize, window: &[String], bytes: usize) -> usize {
+        asked.saturating_mul(4).min(self.max_after(tail, window, bytes))
     }
 
     /// The limit after a read of `asked` found `new` entries: a larger window is kept while
@@ -126,7 +166,7 @@ mod tests {
     fn short_lines_read_the_api_default_and_grow_to_its_maximum() {
         let (s, tail) = observed(&[60; 500]);
         assert_eq!((s.base(&tail), s.max(&tail)), (BASE_LIMIT, MAX_LIMIT));
-        assert_eq!(s.grown(&tail, 500), 2000);
+        assert_eq!(s.grown(&tail, 500, &vec!["x".repeat(60); 500], 0), 2000);
         assert_eq!(s.next(&tail, 8000, 100), 2000);
         assert_eq!(s.next(&tail, 2000, 100), 500);
         assert_eq!(s.next(&tail, 2000, 1500), 2000);
@@ -170,7 +210,8 @@ mod tests {
         let (mut s, tail) = observed(&[60; 500]);
         s.capped_at(1000);
         assert_eq!(s.max(&tail), 1000);
-        assert!(!s.read(&tail, 1000, 1000).can_grow);
-        assert!(s.read(&tail, 500, 500).can_grow);
+        let window = |n: usize| vec!["x".repeat(60); n];
+        assert!(!s.read(&tail, 1000, &window(1000), 0).can_grow);
+        assert!(s.read(&tail, 500, &window(500), 0).can_grow);
     }
 }
