@@ -32,7 +32,9 @@ impl OutputsFile {
             }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                // A dangling symbolic link: the file is created where it points.
+                let created = created_at(&path);
+                let parent = created.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
                 if !std::fs::metadata(parent).is_ok_and(|m| m.is_dir()) {
                     return Err(format!("cannot create {shown}: the directory {} does not exist", parent.display()));
                 }
@@ -80,6 +82,17 @@ impl OutputsFile {
 pub fn append(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let mut file = OutputsFile::open(Format::Plain, path.to_path_buf(), "", false)?.file.expect("opened");
     file.write_all(bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Where opening `path` with `create` makes the file: the end of its chain of symbolic links.
+fn created_at(path: &Path) -> PathBuf {
+    let mut at = path.to_path_buf();
+    // The kernel's own bound on a chain of links.
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&at) else { break };
+        at = at.parent().unwrap_or(Path::new(".")).join(target);
+    }
+    at
 }
 
 /// Whether a file can be created in `dir`: one is, and removed again.
@@ -190,7 +203,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("missing/out"), &dangling).unwrap();
         for (path, why) in [
+            (dangling, "does not exist"),
             (fifo, "not a regular file"),
             (PathBuf::from("/dev/null"), "not a regular file"),
             (dir.path().to_path_buf(), "is a directory"),
@@ -202,7 +218,7 @@ mod tests {
         let fresh = dir.path().join("new.env");
         OutputsFile::open(Format::Gitlab, fresh.clone(), "X", true).unwrap();
         assert!(!fresh.exists(), "a dry run creates nothing");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the probe is gone");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "the probe is gone");
         OutputsFile::open(Format::Gitlab, fresh.clone(), "X", false).unwrap();
         assert!(fresh.exists());
     }

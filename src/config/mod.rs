@@ -204,14 +204,28 @@ impl Checker {
         if let (Some(first), Some(cap)) = (parsed[1], parsed[2])
             && cap < first
         {
-            self.0.push(error(
-                "BUILDGATE_POLL_MAX_INTERVAL",
-                format!(
-                    "{} is shorter than BUILDGATE_POLL_INTERVAL ({}); the cap must be at least the first interval",
-                    duration::format(cap),
-                    duration::format(first)
+            // Blamed on the variable the user set: the cap only when it was set too.
+            self.0.push(match raw.poll_max_interval {
+                Some(_) => error(
+                    "BUILDGATE_POLL_MAX_INTERVAL",
+                    format!(
+                        "{} is shorter than BUILDGATE_POLL_INTERVAL ({}); the cap must be at least the first interval",
+                        duration::format(cap),
+                        duration::format(first)
+                    ),
                 ),
-            ));
+                None => error(
+                    "BUILDGATE_POLL_INTERVAL",
+                    format!(
+                        "{} is longer than the backoff cap BUILDGATE_POLL_MAX_INTERVAL ({}, its default); use at most \
+                         {} or set BUILDGATE_POLL_MAX_INTERVAL to at least {}",
+                        duration::format(first),
+                        duration::format(cap),
+                        duration::format(cap),
+                        duration::format(first)
+                    ),
+                ),
+            });
         }
         let [a, b, c, d, e] = parsed;
         Some([a?, b?, c?, d?, e?])

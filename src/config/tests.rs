@@ -171,6 +171,15 @@ fn max_interval_must_not_be_below_the_first() {
         ("BUILDGATE_POLL_MAX_INTERVAL", "1s"),
     ]);
     assert!(errs[0].starts_with("BUILDGATE_POLL_MAX_INTERVAL"), "{errs:?}");
+    // With the cap unset, its default is not what the user got wrong: the interval is named.
+    let errs = errors(&[("BUILDGATE_BUILD_ID", ID), ("PIPECAT_API_KEY", "k"), ("BUILDGATE_POLL_INTERVAL", "30s")]);
+    assert_eq!(
+        errs,
+        [
+            "BUILDGATE_POLL_INTERVAL: 30s is longer than the backoff cap BUILDGATE_POLL_MAX_INTERVAL (10s, its default); \
+          use at most 10s or set BUILDGATE_POLL_MAX_INTERVAL to at least 30s"
+        ]
+    );
 }
 
 #[test]
