@@ -30,7 +30,9 @@
 //!
 //! `cargo bench -j1 --bench e2e -- --volume` instead measures the gate alone, with its default
 //! log interval, on a build that writes 100 000 log lines (bursts of 2 000 every 40 ms): its peak
-//! RSS, the requests it made, and that every line was printed exactly once.
+//! RSS, the requests it made, and that every line was printed exactly once. `-- --volume
+//! --long-lines` does the same with 20 000 lines of 10 KB (bursts of 200 every 100 ms, 200 MB in
+//! all): memory must follow the byte budget of the windows, not the length of the lines.
 //!
 //! With `E2E_DEBUG=1` each run also prints its last status reads and exit relative to the end.
 //!
@@ -122,7 +124,8 @@ fn main() -> ExitCode {
         Err(e) => return usage(&e),
     };
     if args.iter().any(|a| a == "--volume") {
-        return match volume(&buildgate) {
+        let case = if args.iter().any(|a| a == "--long-lines") { Volume::LONG_LINES } else { Volume::MANY_LINES };
+        return match volume(&buildgate, case) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => usage(&e),
         };
@@ -399,16 +402,34 @@ fn expected_latency(status_times: &[Duration], from: Duration, exit: Duration) -
     })
 }
 
-/// 100 000 log lines through the release binary (GitHub format): peak RSS, requests, exactness.
-fn volume(buildgate: &Path) -> Result<(), String> {
-    const LINES: usize = 100_000;
-    const BURST: usize = 2_000;
-    let mut build = fake_api::PipecatBuild::new(DEMO_BUILD_ID).step(Duration::ZERO, "building");
-    for (i, chunk) in (0..LINES).collect::<Vec<_>>().chunks(BURST).enumerate() {
-        let lines = chunk.iter().map(|n| format!("[Container] 2026/03/04 10:00:00 step {n:06}: layer sha256:{n:064x}"));
-        build = build.logs(Duration::from_millis(40 * i as u64), lines);
+/// A volume run: how many lines, in bursts of how many, how often, and how long each line is.
+#[derive(Clone, Copy)]
+struct Volume {
+    lines: usize,
+    burst: usize,
+    every_ms: u64,
+    line_bytes: usize,
+}
+
+impl Volume {
+    const MANY_LINES: Volume = Volume { lines: 100_000, burst: 2_000, every_ms: 40, line_bytes: 0 };
+    const LONG_LINES: Volume = Volume { lines: 20_000, burst: 200, every_ms: 100, line_bytes: 10_000 };
+
+    fn line(self, n: usize) -> String {
+        let line = format!("[Container] 2026/03/04 10:00:00 step {n:06}: layer sha256:{n:064x}");
+        let padding = self.line_bytes.saturating_sub(line.len() + 1);
+        if padding == 0 { line } else { format!("{line} {}", "x".repeat(padding)) }
     }
-    let ends = Duration::from_millis(40 * (LINES / BURST) as u64 + 200);
+}
+
+/// Many log lines through the release binary (GitHub format): peak RSS, requests, exactness.
+fn volume(buildgate: &Path, case: Volume) -> Result<(), String> {
+    let Volume { lines, burst, every_ms, .. } = case;
+    let mut build = fake_api::PipecatBuild::new(DEMO_BUILD_ID).step(Duration::ZERO, "building");
+    for (i, chunk) in (0..lines).collect::<Vec<_>>().chunks(burst).enumerate() {
+        build = build.logs(Duration::from_millis(every_ms * i as u64), chunk.iter().map(|n| case.line(*n)));
+    }
+    let ends = Duration::from_millis(every_ms * (lines / burst) as u64 + 200);
     let api = FakeApi::start(fake_api::Scenario::new().pipecat(build.step(ends, "success")));
     let dir = std::env::temp_dir().join(format!("buildgate-volume-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -427,7 +448,7 @@ fn volume(buildgate: &Path) -> Result<(), String> {
             ("BUILDGATE_POLL_INTERVAL", "20ms".to_string()),
             ("BUILDGATE_POLL_MAX_INTERVAL", "100ms".to_string()),
             ("BUILDGATE_TIMEOUT", "60s".to_string()),
-            ("BUILDGATE_MAX_LOG_LINES", (LINES * 2).to_string()),
+            ("BUILDGATE_MAX_LOG_LINES", (lines * 2).to_string()),
         ])
         .stdin(Stdio::null())
         .stderr(Stdio::null())
@@ -440,12 +461,15 @@ fn volume(buildgate: &Path) -> Result<(), String> {
     let in_order = printed.iter().enumerate().all(|(i, l)| l.contains(&format!("step {i:06}:")));
     let (cpu, rss_kib) = parse_time(&std::fs::read_to_string(&time_path).unwrap_or_default());
     let logs = requests.iter().filter(|r| r.route() == Some(Route::Logs)).count();
-    println!("| log lines | printed | exactly once, in order | requests (status + logs) | peak RSS | CPU |");
-    println!("|---|---|---|---|---|---|");
     println!(
-        "| {LINES} | {} | {} | {} ({} + {logs}) | {} | {} |",
+        "| log lines | line length | printed | exactly once, in order | requests (status + logs) | peak RSS | CPU |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| {lines} | {} B | {} | {} | {} ({} + {logs}) | {} | {} |",
+        case.line(0).len(),
         printed.len(),
-        if printed.len() == LINES && in_order { "yes" } else { "NO" },
+        if printed.len() == lines && in_order { "yes" } else { "NO" },
         requests.len(),
         requests.len() - logs,
         rss_kib.map_or("?".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
@@ -463,7 +487,7 @@ fn volume(buildgate: &Path) -> Result<(), String> {
         println!("{queries:#?}");
     }
     if let Some(first) = printed.iter().enumerate().find(|(i, l)| !l.contains(&format!("step {i:06}:"))) {
-        println!("first line out of place: #{} {}", first.0, first.1);
+        println!("first line out of place: #{} {}", first.0, first.1.chars().take(120).collect::<String>());
     }
     Ok(())
 }

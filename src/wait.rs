@@ -172,13 +172,15 @@ impl<'a, P: Provider> Wait<'a, P> {
         let now = self.now();
         let url = self.known.last.as_ref().and_then(|s| s.logs_url.clone());
         let (Some(answer), Some(stream)) = (answer, self.logs.as_mut()) else {
-            self.planner.logs_read(now, LogsRead { new_entries: 0, failed: false, retry_after: None });
+            let usual_window = crate::logs::BASE_LIMIT;
+            self.planner.logs_read(now, LogsRead { new_entries: 0, failed: false, retry_after: None, usual_window });
             return false;
         };
         match stream.answer(answer, self.console, url.as_deref()) {
             AfterAnswer::ReadAgain => true,
             AfterAnswer::Done { new_entries, failed, retry_after } => {
-                self.planner.logs_read(now, LogsRead { new_entries, failed, retry_after });
+                let usual_window = stream.usual_window();
+                self.planner.logs_read(now, LogsRead { new_entries, failed, retry_after, usual_window });
                 false
             }
         }

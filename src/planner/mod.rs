@@ -89,6 +89,8 @@ pub struct LogsRead {
     pub new_entries: usize,
     pub failed: bool,
     pub retry_after: Option<Duration>,
+    /// How many entries a usual read holds now (fewer than the API's default for long lines).
+    pub usual_window: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -303,7 +305,7 @@ impl Planner {
         }
         match logs.final_read {
             FinalRead::Reading => logs.final_read = FinalRead::Done { missed: read.failed },
-            _ if !read.failed => logs.cadence.read(now, read.new_entries),
+            _ if !read.failed => logs.cadence.read(now, read.new_entries, read.usual_window),
             _ => {}
         }
     }

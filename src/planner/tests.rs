@@ -75,7 +75,7 @@ fn a_terminal_status_drops_a_hanging_log_read_for_a_short_final_one() {
     let until = end.read_logs.expect("a final read");
     assert!(until - (wake + ms(10)) <= ms(2_000), "bounded by the first interval, not the request timeout: {until:?}");
     assert_eq!(p.next(wake + ms(20)).stop, None, "waits for the final read");
-    p.logs_read(wake + ms(30), LogsRead { new_entries: 3, failed: false, retry_after: None });
+    p.logs_read(wake + ms(30), LogsRead { new_entries: 3, failed: false, retry_after: None, usual_window: 500 });
     assert_eq!(p.next(wake + ms(30)).stop, Some(Stop { ended: true, log_read_missed: false }));
 }
 
@@ -85,7 +85,7 @@ fn retry_after_on_the_log_is_honoured_and_a_final_read_past_it_is_skipped() {
     p.next(ms(0));
     p.status_answered(ms(10), Seen::Running { changed: false });
     assert!(p.next(ms(10)).read_logs.is_some());
-    p.logs_read(ms(20), LogsRead { new_entries: 0, failed: true, retry_after: Some(ms(500_000)) });
+    p.logs_read(ms(20), LogsRead { new_entries: 0, failed: true, retry_after: Some(ms(500_000)), usual_window: 500 });
     // Many status answers later, still before the log's Retry-After: no log read.
     let mut now = ms(20);
     while now < ms(50_000) {
