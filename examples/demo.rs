@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use buildgate::config::Env;
+use buildgate::env::Env;
 use fake_api::demo::{DEMO_BUILD_ID, demo_scenario};
 use fake_api::{DEFAULT_API_KEY, FakeApi};
 

@@ -45,8 +45,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if total_ms > max_ms {
         return Err("it is longer than 744h (31 days)".into());
     }
-    if total_ms == 0 {
-        return Err("it is zero".into());
+    if total_ms < MIN.as_millis() {
+        let zero = !text.bytes().any(|b| (b'1'..=b'9').contains(&b));
+        return Err(if zero { "it is zero" } else { "it is shorter than 1ms" }.into());
     }
     Ok(Duration::from_millis(u64::try_from(total_ms).expect("at most MAX")))
 }
@@ -116,7 +117,8 @@ mod tests {
             ("-1s", "expected a number"),
             ("5m3", "has no unit"),
             ("0", "zero"),
-            ("0.0001s", "zero"),
+            ("0.0001s", "shorter than 1ms"),
+            ("0.000s", "zero"),
             ("745h", "longer than 744h"),
             ("18446744073709551615", "longer than 744h"),
             ("99999999999h", "longer than 744h"),

@@ -1,6 +1,5 @@
 //! Why the gate stopped other than with a finished build, and the signals that can stop it.
 
-use crate::config::ConfigErrors;
 use crate::http::Refusal;
 
 /// A signal that stopped the gate; each has its own exit code (128 + signal number).
@@ -24,8 +23,6 @@ impl Signal {
 /// Why the wait ended without a build that ended.
 #[derive(Debug)]
 pub enum Failure {
-    /// The configuration or the command line is invalid; each message names its variable.
-    Config(ConfigErrors),
     /// The outputs file could not be written.
     Output(String),
     /// The API, or the way to it, said no.

@@ -1,20 +1,26 @@
 //! buildgate: wait on a cloud image build from CI, stream its log, write its outputs, exit with
 //! a code that says what happened. [`run`] is the whole gate; `main` only maps its exit.
 
-pub mod ci;
-pub mod config;
+// Outside the crate only `run` and its types are used (and, by the benchmarks and the help
+// page's test, the log placement and the variable table); everything else is the crate's own.
+mod ci;
+mod config;
 mod dry_run;
-pub mod duration;
+mod duration;
+pub mod env;
 mod error;
-pub mod http;
+mod http;
 pub mod logs;
-pub mod outcome;
+mod outcome;
 mod pipe;
-pub mod planner;
-pub mod provider;
+mod planner;
+mod provider;
 mod signals;
-pub mod text;
+mod text;
 mod wait;
+
+pub use config::{VARS, Var};
+pub use outcome::Exit;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -22,11 +28,11 @@ use std::io::{IsTerminal, Write};
 use tokio::time::Instant;
 
 use crate::ci::{Console, Format, Session};
-use crate::config::{Config, Env};
+use crate::config::Config;
+use crate::env::Env;
 use crate::error::Failure;
 use crate::http::Http;
-use crate::logs::LogStream;
-use crate::outcome::{Context, Exit, Known, Outcome, Recorder, key_hint};
+use crate::outcome::{Context, Known, Outcome, Recorder, key_hint};
 use crate::planner::Planner;
 use crate::provider::{Provider, ProviderKind, Snapshot, Target, pipecat::Pipecat, prime::Prime};
 use crate::text::Redactor;
@@ -126,7 +132,7 @@ async fn gate(mut config: Config, console: &mut Console, signals: &mut signals::
         provider: config.provider,
         target: &config.target,
         timeout: config.timeout,
-        key_hint: key_hint(config.api_key_source, config.provider.key_variable()),
+        key_hint: key_hint(config.api_key_source, config::key_variable(config.provider)),
     };
     let started = Instant::now();
     let mut known = Known::default();
@@ -173,7 +179,7 @@ impl Waiting<'_> {
             console: self.console,
             recorder: self.recorder,
             known: self.known,
-            logs: config.logs.then(|| LogStream::new(config.max_log_lines)),
+            logs: config.log_stream(),
             started: self.started,
             request_timeout: config.request_timeout,
         };

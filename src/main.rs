@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use buildgate::config::Env;
+use buildgate::env::Env;
 
 fn main() -> ExitCode {
     let env = Env::from_process();

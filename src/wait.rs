@@ -187,9 +187,12 @@ impl<'a, P: Provider> Wait<'a, P> {
     }
 
     fn stopped(&mut self, stop: Stop, retry: RetryReport) -> Result<Snapshot, Failure> {
-        if let (true, Some(stream)) = (stop.log_read_missed, self.logs.as_mut()) {
+        if let Some(stream) = self.logs.as_mut() {
             let url = self.known.last.as_ref().and_then(|s| s.logs_url.clone());
-            stream.end_unread(self.console, url.as_deref());
+            stream.end(self.console, url.as_deref());
+            if stop.log_read_missed {
+                stream.end_unread(self.console, url.as_deref());
+            }
         }
         self.known.log_tail = self.logs.as_ref().map(LogStream::recent).unwrap_or_default();
         match (&self.known.last, stop.ended) {

@@ -200,7 +200,7 @@ fn help_prints_the_usage_page_and_makes_no_request() {
         let run = run_raw(&os_pairs(&env), &[flag]);
         assert_eq!(run.code, 0, "{flag}: {}", run.stderr);
         assert!(run.stdout.contains("Usage: buildgate"), "{flag}: {}", run.stdout);
-        for var in buildgate::config::VARS {
+        for var in buildgate::VARS {
             assert!(run.stdout.contains(var.name), "{flag}: {} on the page", var.name);
             if !var.default.is_empty() {
                 assert!(run.stdout.contains(&format!("(default: {})", var.default)), "{flag}: {}", var.name);

@@ -519,6 +519,26 @@ fn retry_after_on_the_logs_endpoint_holds_off_every_log_read_within_the_wait() {
 }
 
 #[test]
+fn a_larger_re_read_that_fails_once_is_made_again_and_loses_no_line() {
+    // 2000 lines at once: the first read (500) does not tell where it belongs; the larger
+    // re-read meets a 502, and the window in hand waits for the next read instead of being
+    // printed with the lines before it marked as missing.
+    let all = numbered("retried", 0..2_000);
+    let build = bursts(&all, &[(0, 2_000)], 1_200);
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(build)
+            .fault(Fault::new(Route::Logs, FaultKind::Delay(ms(0))))
+            .fault(Fault::new(Route::Logs, FaultKind::status(502))),
+    );
+    let run = gate(&api, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let s = check_stream(&all, &run.stdout);
+    assert_eq!((s.printed, s.missing, s.repeated, s.markers), (2_000, 0, 0, 0), "{s:?}\n{}", trace(&api));
+    assert_eq!(count(&run.stdout, "cannot read the build logs"), 1);
+}
+
+#[test]
 fn retry_after_on_a_larger_re_read_holds_off_the_log_too() {
     // 2000 lines at once: the first read (500) does not tell where it belongs, so the gate
     // reads a larger window; that read is the one refused.

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 pub use console::Console;
 pub use outputs::{OutputsFile, append};
 
-use crate::config::Env;
+use crate::env::Env;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {

@@ -1,7 +1,6 @@
 //! Configuration: the process environment (empty values dropped) → envy → a validated
 //! [`Config`], which then builds the gate's collaborators.
 
-mod env;
 mod vars;
 
 use std::fmt;
@@ -11,12 +10,13 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
-pub use env::Env;
-pub use vars::{VARS, help_page};
+pub use vars::{VARS, Var, help_page, key_variable};
 
 use crate::ci::{Format, OutputsFile};
 use crate::duration;
+use crate::env::Env;
 use crate::http::{ApiKey, Route};
+use crate::logs::{LineCap, LogStream};
 use crate::planner::Settings;
 use crate::provider::{ProviderKind, Target};
 
@@ -89,6 +89,11 @@ impl Config {
     /// How the HTTP client reaches the API.
     pub fn route(&self) -> Route {
         Route { plain_http: self.api_url.scheme() == "http", no_proxy: self.no_proxy }
+    }
+
+    /// The build log's stream, when logs are read.
+    pub fn log_stream(&self) -> Option<LogStream> {
+        self.logs.then(|| LogStream::new(LineCap { lines: self.max_log_lines, set_by: "BUILDGATE_MAX_LOG_LINES" }))
     }
 }
 
@@ -284,16 +289,16 @@ fn target(
 
 /// The key and the variable it came from; the value is never echoed, only what is wrong with it.
 fn api_key(provider: ProviderKind, own: Option<String>, env: &Env) -> Result<(ApiKey, &'static str), ConfigError> {
-    let (key, source) = match (own, env.get(provider.key_variable())) {
+    let (key, source) = match (own, env.get(key_variable(provider))) {
         (Some(key), _) => (key, "BUILDGATE_API_KEY"),
-        (None, Some(key)) => (key.to_string(), provider.key_variable()),
+        (None, Some(key)) => (key.to_string(), key_variable(provider)),
         (None, None) => {
             return Err(error(
                 "BUILDGATE_API_KEY",
                 format!(
                     "no API key: set BUILDGATE_API_KEY or {} (in a pull request from a fork, repository secrets \
                      are not passed and the key arrives empty)",
-                    provider.key_variable()
+                    key_variable(provider)
                 ),
             ));
         }

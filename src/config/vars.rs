@@ -1,6 +1,8 @@
 //! The table of the gate's variables: what each means and its default, for parsing, for the
 //! `--help` page, and for telling a typo from a name of the gate's own.
 
+use crate::provider::ProviderKind;
+
 /// One variable the gate reads.
 pub struct Var {
     pub name: &'static str,
@@ -72,6 +74,14 @@ pub const VARS: &[Var] = &[
         meaning: "diagnostics on stderr: error ... trace (RUST_LOG also works)",
     },
 ];
+
+/// The variable that holds the key when `BUILDGATE_API_KEY` is unset.
+pub fn key_variable(provider: ProviderKind) -> &'static str {
+    match provider {
+        ProviderKind::Pipecat => "PIPECAT_API_KEY",
+        ProviderKind::Prime => "PRIME_API_KEY",
+    }
+}
 
 /// `BUILDGATE_*` names set by the project itself, not read as settings: the GitLab template's
 /// image selector, and the dotenv report's output keys, which later jobs inherit.

@@ -31,6 +31,8 @@ pub struct Placed {
     pub entries: Vec<String>,
     pub from: usize,
     pub marker: Option<Marker>,
+    /// The window was one in hand, not the answer just read.
+    pub held: bool,
 }
 
 /// What to do after an answer.
@@ -60,12 +62,15 @@ pub struct Reader {
     over: Option<usize>,
     /// Re-reads since the last placed (or failed) read.
     rereads: usize,
+    /// A re-read failed while a window was in hand: it waits for the next read (most failures
+    /// pass), and is placed as it is if that one fails too, or at the end.
+    held_failed: bool,
 }
 
 impl Reader {
     pub fn new(tail: Tail) -> Self {
         let sizing = Sizing::default();
-        Reader { limit: sizing.base(&tail), tail, sizing, held: None, over: None, rereads: 0 }
+        Reader { limit: sizing.base(&tail), tail, sizing, held: None, over: None, rereads: 0, held_failed: false }
     }
 
     /// The `limit` for the next request.
@@ -82,13 +87,25 @@ impl Reader {
         let asked = self.limit;
         match answer {
             Ok(window) => {
+                if std::mem::take(&mut self.held_failed)
+                    && let Some((held, held_read)) = self.held.take()
+                    && !place::contains(
+                        &self.tail.fingerprints(&window.entries),
+                        &self.tail.fingerprints(&held.entries),
+                    )
+                {
+                    // The log changed past the window in hand (it started over, say): that one
+                    // is placed as it is, and the next read finds what follows.
+                    (self.over, self.rereads) = (None, 0);
+                    return self.place(held, Read { can_grow: false, ..held_read }, None, true);
+                }
                 let mut read = self.sizing.read(&self.tail, asked, &window.entries, window.bytes);
                 if let Some(over) = self.over {
                     // What is too large is known: larger, but below that.
                     read.can_grow = window.entries.len() == asked && asked + 1 < over;
                 }
                 read.can_grow &= self.rereads < MAX_REREADS;
-                self.place(window, read, None)
+                self.place(window, read, None, false)
             }
             Err(e) => {
                 if matches!(e, FetchError::TooLarge) {
@@ -104,18 +121,30 @@ impl Reader {
                         return Step::ReadAgain;
                     }
                 }
-                (self.over, self.rereads) = (None, 0);
+                if self.held.is_some() && !self.held_failed && !matches!(e, FetchError::TooLarge) {
+                    // The next read asks for the same larger window again.
+                    self.held_failed = true;
+                    return Step::Failed(e);
+                }
+                (self.over, self.rereads, self.held_failed) = (None, 0, false);
                 self.limit = self.sizing.base(&self.tail);
                 match self.held.take() {
                     // Never drop what is in hand: placed as it is, the gap marked.
-                    Some((window, read)) => self.place(window, Read { can_grow: false, ..read }, Some(e)),
+                    Some((window, read)) => self.place(window, Read { can_grow: false, ..read }, Some(e), true),
                     None => Step::Failed(e),
                 }
             }
         }
     }
 
-    fn place(&mut self, window: LogWindow, read: Read, failure: Option<FetchError>) -> Step {
+    /// The window still in hand at the end, placed as it is.
+    pub fn flush(&mut self) -> Option<Step> {
+        let (window, read) = self.held.take()?;
+        (self.over, self.rereads, self.held_failed) = (None, 0, false);
+        Some(self.place(window, Read { can_grow: false, ..read }, None, true))
+    }
+
+    fn place(&mut self, window: LogWindow, read: Read, failure: Option<FetchError>, held: bool) -> Step {
         let marks = self.tail.fingerprints(&window.entries);
         match self.tail.place(&window.entries, &marks, read) {
             Placement::Grow => {
@@ -138,7 +167,7 @@ impl Reader {
                 let new = window.entries.len() - from;
                 self.sizing.observe(&window.entries[from..]);
                 self.limit = self.sizing.next(&self.tail, read.asked, new);
-                Step::Print { placed: Placed { entries: window.entries, from, marker }, failure }
+                Step::Print { placed: Placed { entries: window.entries, from, marker, held }, failure }
             }
         }
     }
@@ -164,12 +193,19 @@ impl FailureKind {
     }
 }
 
+/// The most lines to stream, and what set it (named when the cap is reached).
+#[derive(Clone, Copy, Debug)]
+pub struct LineCap {
+    pub lines: usize,
+    pub set_by: &'static str,
+}
+
 /// Streams one build's log into the console across reads.
 pub struct LogStream {
     reader: Reader,
     group: String,
     printed: usize,
-    max_lines: usize,
+    cap: LineCap,
     cap_reported: bool,
     warned: Vec<FailureKind>,
     failing: bool,
@@ -187,12 +223,12 @@ pub enum AfterAnswer {
 }
 
 impl LogStream {
-    pub fn new(max_lines: usize) -> Self {
+    pub fn new(cap: LineCap) -> Self {
         LogStream {
             reader: Reader::new(Tail::default()),
             group: "Build log".into(),
             printed: 0,
-            max_lines,
+            cap,
             cap_reported: false,
             warned: Vec::new(),
             failing: false,
@@ -227,21 +263,36 @@ impl LogStream {
                 self.failed(console, &e);
                 AfterAnswer::Done { new_entries: 0, failed: true, retry_after: retry_after_of(&e) }
             }
-            Step::Print { placed, failure } => {
-                match &failure {
-                    Some(e) => self.failed(console, e),
-                    None => self.recovered(console),
-                }
-                if let Some(marker) = placed.marker {
-                    console.warning(&marker_text(marker, self.printed == 0, logs_url));
-                }
-                let new_entries = placed.entries.len() - placed.from;
-                self.print(console, &placed.entries[placed.from..], logs_url);
-                // A re-read refused with `Retry-After` holds off the next read as any refusal does.
-                let retry_after = failure.as_ref().and_then(retry_after_of);
-                AfterAnswer::Done { new_entries, failed: failure.is_some(), retry_after }
-            }
+            Step::Print { placed, failure } => self.show(&placed, failure.as_ref(), console, logs_url),
         }
+    }
+
+    /// At the end: a window still in hand (its re-read failed) is placed and shown.
+    pub fn end(&mut self, console: &mut Console, logs_url: Option<&str>) {
+        if let Some(Step::Print { placed, failure }) = self.reader.flush() {
+            self.show(&placed, failure.as_ref(), console, logs_url);
+        }
+    }
+
+    fn show(
+        &mut self,
+        placed: &Placed,
+        failure: Option<&FetchError>,
+        console: &mut Console,
+        logs_url: Option<&str>,
+    ) -> AfterAnswer {
+        match failure {
+            Some(e) => self.failed(console, e),
+            None => self.recovered(console),
+        }
+        if let Some(marker) = placed.marker {
+            console.warning(&marker_text(marker, self.printed == 0, logs_url));
+        }
+        let new_entries = placed.entries.len() - placed.from;
+        self.print(console, &placed.entries[placed.from..], logs_url);
+        // A re-read refused with `Retry-After` holds off the next read as any refusal does.
+        let retry_after = failure.and_then(retry_after_of);
+        AfterAnswer::Done { new_entries, failed: failure.is_some(), retry_after }
     }
 
     /// The final read did not complete: the last lines may not have been shown.
@@ -277,7 +328,7 @@ impl LogStream {
                     self.recent.pop_front();
                 }
                 self.recent.push_back(cut(line, MAX_LINE_BYTES).into_owned());
-                if self.printed >= self.max_lines {
+                if self.printed >= self.cap.lines {
                     continue;
                 }
                 if let Some(phase) = phase_of(line) {
@@ -289,11 +340,12 @@ impl LogStream {
             }
         }
         console.log_lines(&self.group, batch.drain(..));
-        if self.printed >= self.max_lines && !self.cap_reported && self.max_lines < usize::MAX {
+        if self.printed >= self.cap.lines && !self.cap_reported && self.cap.lines < usize::MAX {
             self.cap_reported = true;
             console.warning(&format!(
-                "streamed {} build log lines, the cap set by BUILDGATE_MAX_LOG_LINES: the rest is not shown{}",
-                self.max_lines,
+                "streamed {} build log lines, the cap set by {}: the rest is not shown{}",
+                self.cap.lines,
+                self.cap.set_by,
                 where_to(logs_url)
             ));
         }

@@ -281,6 +281,16 @@ impl Anchors {
     }
 }
 
+/// Whether `part` occurs whole and in order somewhere in `window`, in linear time.
+pub fn contains(window: &[Fingerprint], part: &[Fingerprint]) -> bool {
+    if part.is_empty() {
+        return true;
+    }
+    let s: Vec<Fingerprint> = part.iter().chain(window).copied().collect();
+    let z = z_function(&s);
+    (part.len()..s.len()).any(|i| z[i] >= part.len())
+}
+
 /// `z[i]`: the length of the longest common prefix of `s` and `s[i..]` (`z[0] = len`).
 fn z_function<T: PartialEq>(s: &[T]) -> Vec<usize> {
     let n = s.len();

@@ -38,6 +38,8 @@ struct Log {
     /// Whether the endpoint held the id when an answer came: a line that vanished (a restart)
     /// before any read succeeded could never be shown, and need not be.
     exposed: Vec<bool>,
+    /// The ids of the window the reader holds while it reads a larger one.
+    held_ids: Vec<usize>,
 }
 
 impl Log {
@@ -149,7 +151,6 @@ fn line_text(rng: &mut Rng, id: usize) -> String {
 
 /// Reads the log once, with the re-reads the reader asks for.
 fn read(reader: &mut Reader, endpoint: Endpoint, log: &mut Log, rng: &mut Rng, shown: &mut Vec<Shown>) -> bool {
-    let mut previous_ids: Vec<usize> = Vec::new();
     for _ in 0..=MAX_REREADS {
         let first = nothing_shown_yet(shown);
         let (answer, ids) = endpoint.answer(log, reader.limit(), first, rng);
@@ -159,22 +160,27 @@ fn read(reader: &mut Reader, endpoint: Endpoint, log: &mut Log, rng: &mut Rng, s
         match reader.answer(answer) {
             // A re-read over the body cap keeps the window in hand: only an answer replaces it.
             Step::ReadAgain if ids.is_empty() => {}
-            Step::ReadAgain => previous_ids = ids,
+            Step::ReadAgain => log.held_ids = ids,
+            // The window in hand, if any, waits for the next read.
             Step::Failed(_) => return false,
             Step::Print { placed, failure } => {
-                // After a failed re-read, the window in hand is placed: the previous one.
-                let ids = if failure.is_some() { &previous_ids } else { &ids };
-                if let Some(marker) = placed.marker {
-                    shown.push(Shown::Marker(Some(marker)));
-                }
-                for (id, text) in ids[placed.from..].iter().zip(&placed.entries[placed.from..]) {
-                    shown.push(Shown::Line(*id, text.clone()));
-                }
+                // After a failed re-read, the window in hand may be placed: the previous one.
+                let ids = if placed.held { std::mem::take(&mut log.held_ids) } else { ids };
+                show(&placed, &ids, shown);
                 return failure.is_none();
             }
         }
     }
     panic!("the reader asked for more than {MAX_REREADS} re-reads in a row");
+}
+
+fn show(placed: &super::Placed, ids: &[usize], shown: &mut Vec<Shown>) {
+    if let Some(marker) = placed.marker {
+        shown.push(Shown::Marker(Some(marker)));
+    }
+    for (id, text) in ids[placed.from..].iter().zip(&placed.entries[placed.from..]) {
+        shown.push(Shown::Line(*id, text.clone()));
+    }
 }
 
 /// One random case: returns what was shown, the log's final texts, the ids of the final
@@ -207,8 +213,13 @@ fn case(seed: u64) -> (Vec<Shown>, Log, Endpoint, bool) {
         }
         clean &= read(&mut reader, endpoint, &mut log, &mut rng, &mut shown);
     }
-    // The final read; when it fails, the stream says the last lines may be missing.
-    if !read(&mut reader, endpoint, &mut log, &mut rng, &mut shown) {
+    // The final read; a window still in hand is placed; when the read failed, the stream says
+    // the last lines may be missing.
+    let last_read = read(&mut reader, endpoint, &mut log, &mut rng, &mut shown);
+    if let Some(Step::Print { placed, .. }) = reader.flush() {
+        show(&placed, &std::mem::take(&mut log.held_ids), &mut shown);
+    }
+    if !last_read {
         shown.push(Shown::Marker(None));
         clean = false;
     }

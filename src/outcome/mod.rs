@@ -101,7 +101,7 @@ impl Outcome {
             End::Succeeded(_) => Exit::Success,
             End::NoImage(_) => Exit::Api,
             End::Unsuccessful(_) => Exit::BuildFailed,
-            End::Stopped(Failure::Config(_) | Failure::Output(_)) => Exit::Config,
+            End::Stopped(Failure::Output(_)) => Exit::Config,
             End::Stopped(Failure::Refused(_) | Failure::Unreadable(_)) => Exit::Api,
             End::Stopped(Failure::Deadline { .. }) => Exit::Deadline,
             End::Stopped(Failure::Interrupted(signal)) => Exit::Interrupted(*signal),
@@ -140,7 +140,6 @@ impl Outcome {
 
     fn failure_message(&self, failure: &Failure, ctx: &Context) -> String {
         match failure {
-            Failure::Config(errors) => format!("invalid configuration:\n{errors}"),
             Failure::Output(message) | Failure::Unreadable(message) => message.clone(),
             Failure::Refused(refusal) => refusal_message(refusal, &ctx.key_hint),
             Failure::Interrupted(signal) => format!("interrupted by {}", signal.name()),

@@ -8,7 +8,7 @@ mod schedule;
 use std::time::Duration;
 
 pub use cadence::Cadence;
-pub use schedule::{Schedule, base_delays, jitter};
+pub use schedule::{Schedule, base_delays};
 
 /// Answers that cannot be read are retried this many times in a row before the gate gives up.
 pub const UNREADABLE_LIMIT: u32 = 3;

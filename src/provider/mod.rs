@@ -5,7 +5,7 @@ mod json;
 pub mod pipecat;
 pub mod prime;
 
-pub use json::{parse_rfc3339, plausible_duration, seconds_between};
+pub use json::parse_rfc3339;
 
 use crate::http::{Deadline, FetchError};
 use crate::logs::LogWindow;
@@ -22,14 +22,6 @@ impl ProviderKind {
         match self {
             ProviderKind::Pipecat => "pipecat",
             ProviderKind::Prime => "prime",
-        }
-    }
-
-    /// The variable that holds the key when `BUILDGATE_API_KEY` is unset.
-    pub fn key_variable(self) -> &'static str {
-        match self {
-            ProviderKind::Pipecat => "PIPECAT_API_KEY",
-            ProviderKind::Prime => "PRIME_API_KEY",
         }
     }
 
