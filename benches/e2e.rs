@@ -110,7 +110,7 @@ fn main() -> ExitCode {
         number_flag(&args, "--scale-ms", 50, 10..=1000, "a whole number of ms"),
         number_flag(&args, "--rounds", 8, 1..=20, "a whole number"),
     ) {
-        (Ok(scale_ms), Ok(rounds)) => (scale_ms, rounds as u32),
+        (Ok(scale_ms), Ok(rounds)) => (scale_ms, u32::try_from(rounds).expect("at most 20 rounds")),
         (Err(e), _) | (_, Err(e)) => return usage(&e),
     };
     let second = Duration::from_millis(scale_ms);
@@ -274,6 +274,64 @@ fn run(
 
     let origin = Instant::now();
     let api = FakeApi::start(build.scenario.lifetime(limit + Duration::from_secs(10)));
+    add_contender(&mut command, contender, buildgate, script, second, &api);
+    command.stdin(Stdio::null()).stdout(file(&stdout_path)?).stderr(file(&stderr_path)?);
+    let (status, exit_at) = run_until(&mut command, origin, limit)?;
+    let requests = api.requests();
+    api.stop();
+    let wall = exit_at.duration_since(origin);
+    let exit = match status {
+        Ok(s) if wall >= limit => format!("stopped after {limit:.0?} ({s})"),
+        Ok(s) => s.code().map_or_else(|| s.to_string(), |c| c.to_string()),
+        Err(e) => format!("wait failed: {e}"),
+    };
+
+    let count = |route: Route| requests.iter().filter(|r| r.route() == Some(route)).count();
+    let (status_requests, log_requests) = (count(Route::GetBuild), count(Route::Logs));
+    let other_requests = requests.len() - status_requests - log_requests;
+    let first = requests.iter().find(|r| r.path.contains(DEMO_BUILD_ID)).map(|r| r.at);
+    let latency = first.map(|first| first + build.ends_at).and_then(|success| wall.checked_sub(success));
+    let status_times: Vec<Duration> =
+        requests.iter().filter(|r| r.route() == Some(Route::GetBuild)).map(|r| r.at).collect();
+    let expected_latency = first.and_then(|first| expected_latency(&status_times, first + second * 150, wall));
+    if std::env::var_os("E2E_DEBUG").is_some()
+        && let Some(first) = first
+    {
+        debug_the_end(contender, &status_times, first + build.ends_at, wall);
+    }
+
+    let stdout = std::fs::read(&stdout_path).map_err(|e| format!("cannot read {}: {e}", stdout_path.display()))?;
+    let (prints, out_of_order) = prints_per_line(&build.lines, &String::from_utf8_lossy(&stdout));
+    let (cpu, rss_kib) = parse_time(&std::fs::read_to_string(&time_path).unwrap_or_default());
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(Measured {
+        contender,
+        extra_ms,
+        expected_latency,
+        exit,
+        status_requests,
+        log_requests,
+        other_requests,
+        once: prints.iter().filter(|&&n| n == 1).count(),
+        repeated: prints.iter().filter(|&&n| n > 1).count(),
+        extra_prints: prints.iter().map(|&n| n.saturating_sub(1)).sum(),
+        lost: prints.iter().filter(|&&n| n == 0).count(),
+        out_of_order,
+        latency,
+        cpu,
+        rss_kib,
+    })
+}
+
+/// The contender's program and settings, every interval scaled by `second`, against `api`.
+fn add_contender(
+    command: &mut Command,
+    contender: Contender,
+    buildgate: &Path,
+    script: &Path,
+    second: Duration,
+    api: &FakeApi,
+) {
     match contender {
         Contender::Buildgate => {
             command.arg(buildgate).envs([
@@ -299,7 +357,15 @@ fn run(
             ]);
         }
     }
-    command.stdin(Stdio::null()).stdout(file(&stdout_path)?).stderr(file(&stderr_path)?);
+}
+
+/// Runs `command` until it exits, or stops it with all its children once `limit` after
+/// `origin` has passed: how it exited, and when.
+fn run_until(
+    command: &mut Command,
+    origin: Instant,
+    limit: Duration,
+) -> Result<(std::io::Result<ExitStatus>, Instant), String> {
     // Its own process group, so that a contender that overruns is stopped with all its children.
     command.process_group(0);
     let mut child = command.spawn().map_err(|e| format!("cannot start /usr/bin/time: {e}"))?;
@@ -309,48 +375,31 @@ fn run(
         let status = child.wait();
         let _ = done.send((status, Instant::now()));
     });
-    let (status, exit_at) = match exited.recv_timeout(limit.saturating_sub(origin.elapsed())) {
-        Ok(result) => result,
-        Err(_) => {
-            let _ = Command::new("kill").args(["-TERM", "--", &format!("-{pid}")]).status();
-            exited.recv_timeout(Duration::from_secs(10)).map_err(|_| "the contender did not stop".to_string())?
-        }
-    };
+    let exited_at = exited.recv_timeout(limit.saturating_sub(origin.elapsed())).or_else(|_| {
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{pid}")]).status();
+        exited.recv_timeout(Duration::from_secs(10)).map_err(|_| "the contender did not stop".to_string())
+    })?;
     let _ = waiter.join();
-    let requests = api.requests();
-    api.stop();
-    let wall = exit_at.duration_since(origin);
-    let exit = match status {
-        Ok(s) if wall >= limit => format!("stopped after {:.0?} ({s})", limit),
-        Ok(s) => s.code().map_or_else(|| s.to_string(), |c| c.to_string()),
-        Err(e) => format!("wait failed: {e}"),
-    };
+    Ok(exited_at)
+}
 
-    let count = |route: Route| requests.iter().filter(|r| r.route() == Some(route)).count();
-    let (status_requests, log_requests) = (count(Route::GetBuild), count(Route::Logs));
-    let other_requests = requests.len() - status_requests - log_requests;
-    let first = requests.iter().find(|r| r.path.contains(DEMO_BUILD_ID)).map(|r| r.at);
-    let latency = first.map(|first| first + build.ends_at).and_then(|success| wall.checked_sub(success));
-    let status_times: Vec<Duration> =
-        requests.iter().filter(|r| r.route() == Some(Route::GetBuild)).map(|r| r.at).collect();
-    let expected_latency = first.and_then(|first| expected_latency(&status_times, first + second * 150, wall));
-    if std::env::var_os("E2E_DEBUG").is_some()
-        && let Some(first) = first
-    {
-        let end = (first + build.ends_at).as_secs_f64();
-        let around: Vec<String> =
-            status_times.iter().rev().take(3).map(|t| format!("{:+.3}", t.as_secs_f64() - end)).collect();
-        eprintln!(
-            "e2e: {}: last status reads vs the end (s): {around:?}; exit {:+.3}",
-            contender.slug(),
-            wall.as_secs_f64() - end
-        );
-    }
+/// With `E2E_DEBUG`: the last status reads and the exit, relative to the build's `end`.
+fn debug_the_end(contender: Contender, status_times: &[Duration], end: Duration, wall: Duration) {
+    let end = end.as_secs_f64();
+    let around: Vec<String> =
+        status_times.iter().rev().take(3).map(|t| format!("{:+.3}", t.as_secs_f64() - end)).collect();
+    eprintln!(
+        "e2e: {}: last status reads vs the end (s): {around:?}; exit {:+.3}",
+        contender.slug(),
+        wall.as_secs_f64() - end
+    );
+}
 
-    let stdout = std::fs::read(&stdout_path).map_err(|e| format!("cannot read {}: {e}", stdout_path.display()))?;
-    let stdout = String::from_utf8_lossy(&stdout);
-    let index: HashMap<&str, usize> = build.lines.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
-    let mut prints = vec![0usize; build.lines.len()];
+/// How often each of the build's `lines` was printed in `stdout`, and how many were first
+/// printed after a later one.
+fn prints_per_line(lines: &[String], stdout: &str) -> (Vec<usize>, usize) {
+    let index: HashMap<&str, usize> = lines.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    let mut prints = vec![0usize; lines.len()];
     let (mut out_of_order, mut furthest) = (0, None::<usize>);
     for line in stdout.lines() {
         let text = line.strip_prefix("  | ").unwrap_or(line);
@@ -365,25 +414,7 @@ fn run(
             prints[i] += 1;
         }
     }
-    let (cpu, rss_kib) = parse_time(&std::fs::read_to_string(&time_path).unwrap_or_default());
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(Measured {
-        contender,
-        extra_ms,
-        expected_latency,
-        exit,
-        status_requests,
-        log_requests,
-        other_requests,
-        once: prints.iter().filter(|&&n| n == 1).count(),
-        repeated: prints.iter().filter(|&&n| n > 1).count(),
-        extra_prints: prints.iter().map(|&n| n.saturating_sub(1)).sum(),
-        lost: prints.iter().filter(|&&n| n == 0).count(),
-        out_of_order,
-        latency,
-        cpu,
-        rss_kib,
-    })
+    (prints, out_of_order)
 }
 
 /// The detection latency to expect of a contender for a build ending at a random instant: the
@@ -422,38 +453,25 @@ impl Volume {
     }
 }
 
-/// Many log lines through the release binary (GitHub format): peak RSS, requests, exactness.
-fn volume(buildgate: &Path, case: Volume) -> Result<(), String> {
+/// The volume build: `case.lines` lines in bursts, then `success` 200 ms after the last burst.
+fn volume_scenario(case: Volume) -> fake_api::Scenario {
     let Volume { lines, burst, every_ms, .. } = case;
     let mut build = fake_api::PipecatBuild::new(DEMO_BUILD_ID).step(Duration::ZERO, "building");
     for (i, chunk) in (0..lines).collect::<Vec<_>>().chunks(burst).enumerate() {
         build = build.logs(Duration::from_millis(every_ms * i as u64), chunk.iter().map(|n| case.line(*n)));
     }
     let ends = Duration::from_millis(every_ms * (lines / burst) as u64 + 200);
-    let api = FakeApi::start(fake_api::Scenario::new().pipecat(build.step(ends, "success")));
+    fake_api::Scenario::new().pipecat(build.step(ends, "success"))
+}
+
+/// Many log lines through the release binary (GitHub format): peak RSS, requests, exactness.
+fn volume(buildgate: &Path, case: Volume) -> Result<(), String> {
+    let lines = case.lines;
+    let api = FakeApi::start(volume_scenario(case));
     let dir = std::env::temp_dir().join(format!("buildgate-volume-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let time_path = dir.join("time");
-    let output = Command::new("/usr/bin/time")
-        .args(["-f", "%U %S %M", "-o"])
-        .arg(&time_path)
-        .arg(buildgate)
-        .env_clear()
-        .envs([
-            ("BUILDGATE_BUILD_ID", DEMO_BUILD_ID.to_string()),
-            ("BUILDGATE_API_URL", api.pipecat_url()),
-            ("BUILDGATE_API_KEY", DEFAULT_API_KEY.to_string()),
-            ("BUILDGATE_FORMAT", "github".to_string()),
-            ("BUILDGATE_OUTPUT_FILE", dir.join("outputs").display().to_string()),
-            ("BUILDGATE_POLL_INTERVAL", "20ms".to_string()),
-            ("BUILDGATE_POLL_MAX_INTERVAL", "100ms".to_string()),
-            ("BUILDGATE_TIMEOUT", "60s".to_string()),
-            ("BUILDGATE_MAX_LOG_LINES", (lines * 2).to_string()),
-        ])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run the gate: {e}"))?;
+    let output = run_volume_gate(buildgate, &api, &dir, &time_path, lines)?;
     let requests = api.requests();
     api.stop();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -490,6 +508,37 @@ fn volume(buildgate: &Path, case: Volume) -> Result<(), String> {
         println!("first line out of place: #{} {}", first.0, first.1.chars().take(120).collect::<String>());
     }
     Ok(())
+}
+
+/// The gate against `api` for a volume build of `lines` lines, under `/usr/bin/time` (which
+/// writes its figures to `time_path`).
+fn run_volume_gate(
+    buildgate: &Path,
+    api: &FakeApi,
+    dir: &Path,
+    time_path: &Path,
+    lines: usize,
+) -> Result<std::process::Output, String> {
+    Command::new("/usr/bin/time")
+        .args(["-f", "%U %S %M", "-o"])
+        .arg(time_path)
+        .arg(buildgate)
+        .env_clear()
+        .envs([
+            ("BUILDGATE_BUILD_ID", DEMO_BUILD_ID.to_string()),
+            ("BUILDGATE_API_URL", api.pipecat_url()),
+            ("BUILDGATE_API_KEY", DEFAULT_API_KEY.to_string()),
+            ("BUILDGATE_FORMAT", "github".to_string()),
+            ("BUILDGATE_OUTPUT_FILE", dir.join("outputs").display().to_string()),
+            ("BUILDGATE_POLL_INTERVAL", "20ms".to_string()),
+            ("BUILDGATE_POLL_MAX_INTERVAL", "100ms".to_string()),
+            ("BUILDGATE_TIMEOUT", "60s".to_string()),
+            ("BUILDGATE_MAX_LOG_LINES", (lines * 2).to_string()),
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run the gate: {e}"))
 }
 
 /// `%U %S %M` on the last line (GNU time puts "Command exited with non-zero status" first).
@@ -608,7 +657,7 @@ impl Mean {
                 .iter()
                 .map(|m| m.expected_latency)
                 .sum::<Option<Duration>>()
-                .map(|total| total / runs.len() as u32),
+                .map(|total| total / u32::try_from(runs.len()).unwrap_or(u32::MAX)),
             cpu: mean(&|m| m.cpu.unwrap_or(0.0)),
             rss_kib: mean(&|m| m.rss_kib.unwrap_or(0) as f64),
         })

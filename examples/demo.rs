@@ -1,23 +1,33 @@
 //! The demo: buildgate waits on a simulated Pipecat build served in-process by the fake API and
 //! prints exactly what the CI log would show, then the outputs file it wrote.
 //!
-//! `cargo run --example demo` (GitHub format), or `cargo run --example demo -- gitlab|plain`.
+//! `cargo run --example demo` (GitHub format), or `cargo run --example demo -- gitlab|plain`;
+//! add `prime` for a Prime Intellect VM image build as the current Prime CLI makes them.
 
 use std::time::Duration;
 
 use buildgate::env::Env;
-use fake_api::demo::{DEMO_BUILD_ID, demo_scenario};
+use fake_api::demo::{DEMO_BUILD_ID, PRIME_DEMO_BUILD_ID, demo_scenario, prime_demo_scenario};
 use fake_api::{DEFAULT_API_KEY, FakeApi};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    let format = std::env::args().nth(1).unwrap_or_else(|| "github".into());
-    let api = FakeApi::start(demo_scenario(Duration::from_secs(1)));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let prime = args.iter().any(|a| a == "prime");
+    let format = args.iter().find(|a| *a != "prime").cloned().unwrap_or_else(|| "github".into());
+    let scale = Duration::from_secs(1);
+    let (api, provider, id) = if prime {
+        (FakeApi::start(prime_demo_scenario(scale)), "prime", PRIME_DEMO_BUILD_ID)
+    } else {
+        (FakeApi::start(demo_scenario(scale)), "pipecat", DEMO_BUILD_ID)
+    };
+    let url = if prime { api.base_url() } else { api.pipecat_url() };
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let outputs = dir.path().join(if format == "gitlab" { "buildgate.env" } else { "github_output" });
+    let outputs = dir.path().join(if format == "gitlab" { "buildgate.env" } else { "outputs" });
     let env = Env::from_pairs([
-        ("BUILDGATE_BUILD_ID", DEMO_BUILD_ID.to_string()),
-        ("BUILDGATE_API_URL", api.pipecat_url()),
+        ("BUILDGATE_PROVIDER", provider.to_string()),
+        ("BUILDGATE_BUILD_ID", id.to_string()),
+        ("BUILDGATE_API_URL", url),
         ("BUILDGATE_API_KEY", DEFAULT_API_KEY.to_string()),
         ("BUILDGATE_POLL_INTERVAL", "500ms".to_string()),
         ("BUILDGATE_POLL_MAX_INTERVAL", "1s".to_string()),

@@ -56,14 +56,32 @@ const PHASES: [(u32, &str); 4] =
 /// so that the end falls at different points of the contenders' polling).
 /// Deterministic: the small bursts come from a fixed-seed generator, so every run is the same.
 pub fn bench_build(second: Duration, extra_ms: u32) -> BenchBuild {
-    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move |n: u64| {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng % n
-    };
-    // (scripted ms, bodies) of every burst; numbered in time order below.
+    let scaled = |ms: u32| second * ms / 1000;
+    let ends_at = scaled(BENCH_BUILD_SECONDS * 1000 + extra_ms);
+    let mut build = PipecatBuild::new(DEMO_BUILD_ID)
+        .step(Duration::ZERO, "pending")
+        .step(scaled(8_000), "building")
+        .step(ends_at, "success")
+        .duration_seconds(i64::from(BENCH_BUILD_SECONDS + extra_ms / 1000))
+        .logs_url("https://console.aws.amazon.com/codebuild/home#/builds/bench");
+    let mut lines = Vec::new();
+    let mut bursts = Vec::new();
+    for (at, bodies) in bench_events() {
+        let stamp = format!("{:02}:{:02}.{:03}", at / 60_000, at / 1000 % 60, at % 1000);
+        let mut burst = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            let line = format!("[Container] 2026/03/04 10:{stamp} line {:04} {body}", lines.len() + 1);
+            lines.push(line.clone());
+            burst.push(line);
+        }
+        bursts.push((at, burst.len()));
+        build = build.logs(scaled(at), burst);
+    }
+    BenchBuild { scenario: with_bench_faults(build), lines, ends_at, bursts }
+}
+
+/// (scripted ms, bodies) of every burst, in time order; numbered by [`bench_build`].
+fn bench_events() -> Vec<(u32, Vec<String>)> {
     let mut events: Vec<(u32, Vec<String>)> = Vec::new();
     events.push((10_000, vec!["Running on CodeBuild On-demand".into(), "Waiting for agent ping".into()]));
     for (at, phase) in PHASES {
@@ -82,11 +100,28 @@ pub fn bench_build(second: Duration, extra_ms: u32) -> BenchBuild {
             .collect();
         events.push((at, bodies));
     }
-    // Small bursts between them: 1 to 8 lines every 1 to 6 scripted seconds.
+    events.extend(small_bursts());
+    events.push((598_000, vec!["Phase complete: POST_BUILD State: SUCCEEDED".into()]));
+    // Stable: bursts at the same ms keep the order above.
+    events.sort_by_key(|(at, _)| *at);
+    events
+}
+
+/// Small bursts between the large ones: 1 to 8 lines every 1 to 6 scripted seconds, from a
+/// fixed-seed generator, so every run is the same.
+fn small_bursts() -> Vec<(u32, Vec<String>)> {
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let mut bursts = Vec::new();
     let mut at = 10_500;
     let mut small = 0;
     while at < 590_000 {
-        let size = 1 + next(8) as usize;
+        let size = 1 + usize::try_from(next(8)).expect("below 8");
         let bodies = (0..size)
             .map(|_| {
                 small += 1;
@@ -98,43 +133,22 @@ pub fn bench_build(second: Duration, extra_ms: u32) -> BenchBuild {
                 }
             })
             .collect();
-        events.push((at, bodies));
-        at += 1_000 + next(5_000) as u32;
+        bursts.push((at, bodies));
+        at += 1_000 + u32::try_from(next(5_000)).expect("below 5000");
     }
-    events.push((598_000, vec!["Phase complete: POST_BUILD State: SUCCEEDED".into()]));
-    events.sort_by_key(|(at, _)| *at);
+    bursts
+}
 
-    let scaled = |ms: u32| second * ms / 1000;
-    let ends_at = scaled(BENCH_BUILD_SECONDS * 1000 + extra_ms);
-    let mut build = PipecatBuild::new(DEMO_BUILD_ID)
-        .step(Duration::ZERO, "pending")
-        .step(scaled(8_000), "building")
-        .step(ends_at, "success")
-        .duration_seconds(i64::from(BENCH_BUILD_SECONDS + extra_ms / 1000))
-        .logs_url("https://console.aws.amazon.com/codebuild/home#/builds/bench");
-    let mut lines = Vec::new();
-    let mut bursts = Vec::new();
-    for (at, bodies) in events {
-        let stamp = format!("{:02}:{:02}.{:03}", at / 60_000, at / 1000 % 60, at % 1000);
-        let mut burst = Vec::with_capacity(bodies.len());
-        for body in bodies {
-            let line = format!("[Container] 2026/03/04 10:{stamp} line {:04} {body}", lines.len() + 1);
-            lines.push(line.clone());
-            burst.push(line);
-        }
-        bursts.push((at, burst.len()));
-        build = build.logs(scaled(at), burst);
-    }
-    // Faults mid-build: the 11th and 12th status reads fail (a 503, then a 429 asking for a
-    // second), the 6th logs read gets a 502. Delay(0) lets the earlier requests through unharmed.
-    let scenario = Scenario::new()
+/// Faults mid-build: the 11th and 12th status reads fail (a 503, then a 429 asking for a
+/// second), the 6th logs read gets a 502. Delay(0) lets the earlier requests through unharmed.
+fn with_bench_faults(build: PipecatBuild) -> Scenario {
+    Scenario::new()
         .pipecat(build)
         .fault(Fault::new(Route::GetBuild, FaultKind::Delay(Duration::ZERO)).times(10))
         .fault(Fault::new(Route::GetBuild, FaultKind::status(503)))
         .fault(Fault::new(Route::GetBuild, FaultKind::retry_after(429, "1")))
         .fault(Fault::new(Route::Logs, FaultKind::Delay(Duration::ZERO)).times(5))
-        .fault(Fault::new(Route::Logs, FaultKind::status(502)));
-    BenchBuild { scenario, lines, ends_at, bursts }
+        .fault(Fault::new(Route::Logs, FaultKind::status(502)))
 }
 
 const USAGE: &str = "usage: fake-api-server [--port PORT] [--scenario demo|bench] [--scale-ms N] [--lifetime SECONDS]";

@@ -1,5 +1,6 @@
 //! Durations as users write them (`500ms`, `1.5m`, `1h30m`, `45`) and as the gate prints them.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 /// The longest duration accepted anywhere: 31 days, far beyond any CI job, well within the clock.
@@ -58,7 +59,7 @@ fn millis(number: &str, unit_ms: u128) -> u128 {
     // Only the digits that can matter: beyond 40 the value is over MAX whatever they are.
     let whole: u128 = if whole.len() > 30 { u128::MAX } else { whole.parse().unwrap_or(0) };
     let fraction = &fraction[..fraction.len().min(12)];
-    let scale = 10u128.pow(fraction.len() as u32);
+    let scale = 10u128.pow(u32::try_from(fraction.len()).expect("at most 12 digits"));
     let fraction: u128 = fraction.parse().unwrap_or(0);
     whole.saturating_mul(unit_ms).saturating_add(fraction * unit_ms / scale)
 }
@@ -74,7 +75,10 @@ pub fn format(d: Duration) -> String {
     }
     let secs = ms / 1000;
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    [(h, "h"), (m, "m"), (s, "s")].iter().filter(|(v, _)| *v > 0).map(|(v, unit)| format!("{v}{unit}")).collect()
+    [(h, "h"), (m, "m"), (s, "s")].iter().filter(|(v, _)| *v > 0).fold(String::new(), |mut text, (v, unit)| {
+        let _ = write!(text, "{v}{unit}");
+        text
+    })
 }
 
 /// Elapsed time in status lines: `12.3s` under a minute, `4m05s` from there.
@@ -136,14 +140,14 @@ mod tests {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            let ms = 1 + state % MAX.as_millis() as u64;
+            let ms = 1 + state % u64::try_from(MAX.as_millis()).expect("MAX is 31 days");
             let d = Duration::from_millis(if state.is_multiple_of(3) { ms / 1000 * 1000 + 1000 } else { ms });
             let text = format(d);
             let back = parse(&text).unwrap();
             // Sub-second values over a second print to a tenth: exact to 100 ms.
             assert!(back.abs_diff(d) < Duration::from_millis(100), "{d:?} -> {text} -> {back:?}");
         }
-        assert_eq!(format(Duration::from_millis(5_400_000)), "1h30m");
+        assert_eq!(format(Duration::from_secs(5400)), "1h30m");
         assert_eq!(format(Duration::from_millis(250)), "250ms");
         assert_eq!(format_elapsed(Duration::from_secs(245)), "4m05s");
     }

@@ -166,7 +166,7 @@ impl Http {
         let timeout = end.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
         tracing::debug!(%url, "GET");
         let request = self.client.get(url).header(AUTHORIZATION, self.auth.clone()).timeout(timeout).send();
-        let mut response = request.await.map_err(transport_error)?;
+        let mut response = request.await.map_err(|e| transport_error(&e))?;
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers(), SystemTime::now());
         if response.status().is_redirection() {
@@ -174,7 +174,7 @@ impl Http {
             return Err(FetchError::Refused(Refusal::Redirect { status, to: to.unwrap_or_else(|| "?".into()) }));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(body_error)? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| body_error(&e))? {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(FetchError::TooLarge);
             }
@@ -207,9 +207,9 @@ fn same_origin_redirects() -> redirect::Policy {
     })
 }
 
-fn transport_error(e: reqwest::Error) -> FetchError {
-    let chain = error_chain(&e);
-    if let Some(reason) = certificate_problem(&e) {
+fn transport_error(e: &reqwest::Error) -> FetchError {
+    let chain = error_chain(e);
+    if let Some(reason) = certificate_problem(e) {
         return FetchError::Refused(Refusal::Certificate { reason });
     }
     let kind = if e.is_timeout() {
@@ -226,11 +226,11 @@ fn transport_error(e: reqwest::Error) -> FetchError {
 
 /// A body that breaks off (connection closed early, a bad chunk, bad compression) is an
 /// unreadable answer; a timeout while reading it is still a timeout.
-fn body_error(e: reqwest::Error) -> FetchError {
+fn body_error(e: &reqwest::Error) -> FetchError {
     if e.is_timeout() {
-        return FetchError::Transient { reason: format!("timed out: {}", error_chain(&e)), retry_after: None };
+        return FetchError::Transient { reason: format!("timed out: {}", error_chain(e)), retry_after: None };
     }
-    FetchError::Unreadable { reason: format!("the answer broke off: {}", error_chain(&e)) }
+    FetchError::Unreadable { reason: format!("the answer broke off: {}", error_chain(e)) }
 }
 
 /// The reason when the error is a certificate that failed verification. tokio-rustls hands

@@ -22,7 +22,8 @@ mod wait;
 pub use config::{VARS, Var};
 pub use outcome::Exit;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
 use tokio::time::Instant;
@@ -41,8 +42,7 @@ use crate::text::Redactor;
 pub fn init_tracing(env: &Env) {
     let filter = env
         .get("RUST_LOG")
-        .map(str::to_string)
-        .unwrap_or_else(|| env.get("BUILDGATE_LOG_LEVEL").unwrap_or("warn").to_ascii_lowercase());
+        .map_or_else(|| env.get("BUILDGATE_LOG_LEVEL").unwrap_or("warn").to_ascii_lowercase(), str::to_string);
     let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "warn".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -98,9 +98,9 @@ fn command_line(args: &[OsString], stdout: &mut Box<dyn Write + Send>) -> Option
         Some("--version" | "-V") => format!("buildgate {}\n", env!("CARGO_PKG_VERSION")),
         _ => {
             pipe::eprint(&format!(
-                "buildgate: invalid configuration:\n  {:?} is not an argument buildgate takes; it is configured by \
+                "buildgate: invalid configuration:\n  {} is not an argument buildgate takes; it is configured by \
                  environment variables (see buildgate --help)\n",
-                first
+                quoted(first)
             ));
             pipe::stderr().drain(pipe::DRAIN_AT_EXIT);
             return Some(Exit::Config);
@@ -110,12 +110,30 @@ fn command_line(args: &[OsString], stdout: &mut Box<dyn Write + Send>) -> Option
     Some(Exit::Success)
 }
 
+/// `arg` quoted as Rust quotes a string, each byte that is not UTF-8 as `\xNN`: the gate's own
+/// spelling, where the standard library does not promise one for an `OsStr`.
+fn quoted(arg: &OsStr) -> String {
+    let mut text = String::from('"');
+    for chunk in arg.as_encoded_bytes().utf8_chunks() {
+        let valid = format!("{:?}", chunk.valid());
+        text.push_str(&valid[1..valid.len() - 1]);
+        for byte in chunk.invalid() {
+            let _ = write!(text, "\\x{byte:02X}");
+        }
+    }
+    text.push('"');
+    text
+}
+
 fn report_config_errors(env: &Env, errors: &config::ConfigErrors, stdout: Box<dyn Write + Send>) {
     // A key pasted into the wrong variable must not be echoed back.
     let keys = ["BUILDGATE_API_KEY", "PIPECAT_API_KEY", "PRIME_API_KEY"].map(|k| env.get(k).map(str::trim));
     let text =
         keys.iter().flatten().fold(errors.to_string(), |text, key| Redactor::new(key).redact(&text).into_owned());
-    let indented: String = text.lines().map(|l| format!("  {l}\n")).collect();
+    let indented = text.lines().fold(String::new(), |mut indented, line| {
+        let _ = writeln!(indented, "  {line}");
+        indented
+    });
     pipe::eprint(&format!("buildgate: invalid configuration:\n{indented}"));
     // In a GitHub job, also annotate, so the reason shows on the run's summary page.
     if Format::from_config(env.get("BUILDGATE_FORMAT"), env) == Ok(Format::Github) {

@@ -114,7 +114,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for StderrWriter {
 }
 
 /// How long the gate waits at its end for stdout and stderr to take what was printed.
-pub const DRAIN_AT_EXIT: Duration = Duration::from_millis(1000);
+pub const DRAIN_AT_EXIT: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,7 @@
 //! form it can be written in, escape sequences made inert, and lengths cut to a bound.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -95,7 +96,7 @@ impl Redactor {
             }
             if decoded.contains(key) {
                 out = Cow::Owned(decoded.replace(key, REDACTED));
-                view = out.clone();
+                view.clone_from(&out);
             } else {
                 view = Cow::Owned(decoded);
             }
@@ -189,7 +190,7 @@ pub fn inert_log_line(line: &str) -> Cow<'_, str> {
         out.push_str("\x1b[0m");
     }
     if cut_bytes > 0 {
-        out.push_str(&format!(" [buildgate: line cut at 64 KiB, {cut_bytes} more bytes not shown]"));
+        let _ = write!(out, " [buildgate: line cut at 64 KiB, {cut_bytes} more bytes not shown]");
     }
     Cow::Owned(out)
 }
@@ -370,7 +371,7 @@ mod tests {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                line.push_str(pieces[(state % pieces.len() as u64) as usize]);
+                line.push_str(pieces[usize::try_from(state % pieces.len() as u64).expect("below the count of pieces")]);
             }
             let out = inert_log_line(&line);
             // Every ESC left starts a complete SGR, and the line ends in a reset when styled.

@@ -2,7 +2,7 @@
 //! reads, each request bounded by one [`Deadline`]), lets a status read and a log read run at
 //! the same time so neither holds up the other, and prints what it sees.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -145,13 +145,13 @@ impl<'a, P: Provider> Wait<'a, P> {
                 retry.recovered(self.console);
                 self.planner.status_answered(now, planner::Seen::NotYet);
             }
-            StatusAnswer::Snapshot(Err(e)) | StatusAnswer::Search(Err(e)) => self.on_failure(now, e, retry)?,
+            StatusAnswer::Snapshot(Err(e)) | StatusAnswer::Search(Err(e)) => self.on_failure(now, &e, retry)?,
         }
         Ok(())
     }
 
-    fn on_failure(&mut self, now: Duration, e: FetchError, retry: &mut RetryReport) -> Result<(), Failure> {
-        let (retry_after, unreadable) = match &e {
+    fn on_failure(&mut self, now: Duration, e: &FetchError, retry: &mut RetryReport) -> Result<(), Failure> {
+        let (retry_after, unreadable) = match e {
             FetchError::Refused(refusal) => return Err(Failure::Refused(refusal.clone())),
             FetchError::Transient { retry_after, .. } => (*retry_after, false),
             FetchError::Unreadable { .. } | FetchError::TooLarge => (None, true),
@@ -211,8 +211,7 @@ impl<'a, P: Provider> Wait<'a, P> {
             seen.status = Some(snapshot.provider_status.clone());
             changed = true;
         }
-        if snapshot.state == BuildState::Unknown && seen.unknown.insert(snapshot.provider_status.clone(), ()).is_none()
-        {
+        if snapshot.state == BuildState::Unknown && seen.unknown.insert(snapshot.provider_status.clone()) {
             self.console
                 .warning(&format!("unknown build status {:?}: treated as still in progress", snapshot.provider_status));
         }
@@ -226,7 +225,7 @@ struct Shown {
     status: Option<String>,
     parts: HashMap<String, String>,
     counts: String,
-    unknown: HashMap<String, ()>,
+    unknown: HashSet<String>,
 }
 
 impl Shown {

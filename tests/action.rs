@@ -94,59 +94,9 @@ fn without_tests(text: &str) -> &str {
 
 fn read_gate(config_rs: &str, sources: &[(String, String)]) -> Result<Gate, String> {
     let config_rs = without_tests(config_rs);
-    if !config_rs.contains("envy::prefixed(\"BUILDGATE_\")") {
-        return Err("src/config/mod.rs no longer reads RawConfig with envy::prefixed(\"BUILDGATE_\")".into());
-    }
-    let body =
-        block(config_rs, "struct RawConfig {", "}").ok_or("src/config/mod.rs: no `struct RawConfig { .. }` found")?;
-    let mut fields = Vec::new();
-    for line in body.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with("//") {
-            continue;
-        }
-        if line.starts_with("#[") {
-            return Err(format!(
-                "RawConfig has an attribute on a field ({line}); the env-name mapping here assumes none"
-            ));
-        }
-        match line.strip_suffix(',').and_then(|l| l.split_once(':')) {
-            Some((name, ty)) if ty.trim() == "Option<String>" => {
-                fields.push(name.trim().trim_start_matches("pub ").trim().to_string())
-            }
-            _ => return Err(format!("RawConfig: cannot read the field line {line:?}")),
-        }
-    }
-    if fields.is_empty() {
-        return Err("RawConfig has no fields".into());
-    }
-
-    let mut outputs = BTreeSet::new();
-    for (_, text) in sources {
-        let text = without_tests(text);
-        for marker in ["values.push((\"", "outputs.set(\""] {
-            for (i, _) in text.match_indices(marker) {
-                let rest = &text[i + marker.len()..];
-                if let Some(end) = rest.find('"') {
-                    outputs.insert(rest[..end].to_string());
-                }
-            }
-        }
-    }
-
-    // The durations are those `check_durations` names; their defaults stand in the variables' table.
-    let vars_rs = sources.iter().find(|(name, _)| name.ends_with("config/vars.rs")).map_or("", |(_, t)| t.as_str());
-    let mut duration_defaults = BTreeMap::new();
-    if let Some(list) = block(config_rs, "fn check_durations(", "];") {
-        for (i, _) in list.match_indices("(\"BUILDGATE_") {
-            let variable = literals(&list[i..]).first().copied().unwrap_or_default();
-            let row = format!("name: \"{variable}\"");
-            let default = vars_rs.split(&row).nth(1).and_then(|rest| rest.split("default: \"").nth(1));
-            let default = default.and_then(|rest| rest.split('"').next());
-            let default = default.ok_or(format!("src/config/vars.rs: no default for {variable}"))?;
-            duration_defaults.insert(variable.to_string(), default.to_string());
-        }
-    }
-
+    let fields = raw_config_fields(config_rs)?;
+    let outputs = written_outputs(sources);
+    let duration_defaults = duration_defaults(config_rs, sources)?;
     let max_log_lines_default = config_rs
         .lines()
         .find_map(|l| l.trim().strip_prefix("pub const DEFAULT_MAX_LOG_LINES: usize = "))
@@ -165,6 +115,70 @@ fn read_gate(config_rs: &str, sources: &[(String, String)]) -> Result<Gate, Stri
         .ok_or("src/provider/mod.rs: fn default_url has no URLs")?;
 
     Ok(Gate { fields, outputs, duration_defaults, max_log_lines_default, log_level_default, default_urls })
+}
+
+/// The field names of `RawConfig` in `config_rs` (its non-test part).
+fn raw_config_fields(config_rs: &str) -> Result<Vec<String>, String> {
+    if !config_rs.contains("envy::prefixed(\"BUILDGATE_\")") {
+        return Err("src/config/mod.rs no longer reads RawConfig with envy::prefixed(\"BUILDGATE_\")".into());
+    }
+    let body =
+        block(config_rs, "struct RawConfig {", "}").ok_or("src/config/mod.rs: no `struct RawConfig { .. }` found")?;
+    let mut fields = Vec::new();
+    for line in body.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with("//") {
+            continue;
+        }
+        if line.starts_with("#[") {
+            return Err(format!(
+                "RawConfig has an attribute on a field ({line}); the env-name mapping here assumes none"
+            ));
+        }
+        match line.strip_suffix(',').and_then(|l| l.split_once(':')) {
+            Some((name, ty)) if ty.trim() == "Option<String>" => {
+                fields.push(name.trim().trim_start_matches("pub ").trim().to_string());
+            }
+            _ => return Err(format!("RawConfig: cannot read the field line {line:?}")),
+        }
+    }
+    if fields.is_empty() {
+        return Err("RawConfig has no fields".into());
+    }
+    Ok(fields)
+}
+
+/// The output names the non-test sources write.
+fn written_outputs(sources: &[(String, String)]) -> BTreeSet<String> {
+    let mut outputs = BTreeSet::new();
+    for (_, text) in sources {
+        let text = without_tests(text);
+        for marker in ["values.push((\"", "outputs.set(\""] {
+            for (i, _) in text.match_indices(marker) {
+                let rest = &text[i + marker.len()..];
+                if let Some(end) = rest.find('"') {
+                    outputs.insert(rest[..end].to_string());
+                }
+            }
+        }
+    }
+    outputs
+}
+
+/// The durations `check_durations` names, each with its default from the variables' table.
+fn duration_defaults(config_rs: &str, sources: &[(String, String)]) -> Result<BTreeMap<String, String>, String> {
+    let vars_rs = sources.iter().find(|(name, _)| name.ends_with("config/vars.rs")).map_or("", |(_, t)| t.as_str());
+    let mut duration_defaults = BTreeMap::new();
+    if let Some(list) = block(config_rs, "fn check_durations(", "];") {
+        for (i, _) in list.match_indices("(\"BUILDGATE_") {
+            let variable = literals(&list[i..]).first().copied().unwrap_or_default();
+            let row = format!("name: \"{variable}\"");
+            let default = vars_rs.split(&row).nth(1).and_then(|rest| rest.split("default: \"").nth(1));
+            let default = default.and_then(|rest| rest.split('"').next());
+            let default = default.ok_or(format!("src/config/vars.rs: no default for {variable}"))?;
+            duration_defaults.insert(variable.to_string(), default.to_string());
+        }
+    }
+    Ok(duration_defaults)
 }
 
 fn gate() -> Gate {
@@ -188,12 +202,12 @@ fn mapping<'a>(yaml: &'a Yaml, what: &str, problems: &mut Vec<String>) -> Vec<(S
     match yaml {
         Yaml::Hash(hash) => hash
             .iter()
-            .filter_map(|(k, v)| match k.as_str() {
-                Some(k) => Some((k.to_string(), v)),
-                None => {
+            .filter_map(|(k, v)| {
+                let Some(key) = k.as_str() else {
                     problems.push(format!("{what}: a key is not a string: {k:?}"));
-                    None
-                }
+                    return None;
+                };
+                Some((key.to_string(), v))
             })
             .collect(),
         Yaml::BadValue => {
@@ -210,7 +224,20 @@ fn mapping<'a>(yaml: &'a Yaml, what: &str, problems: &mut Vec<String>) -> Vec<(S
 /// Everything wrong with `action` for this `gate`; empty when the metadata is right.
 fn check(action: &Yaml, gate: &Gate) -> Vec<String> {
     let mut problems = Vec::new();
+    check_metadata(action, &mut problems);
+    let inputs = mapping(&action["inputs"], "inputs", &mut problems);
+    let env: BTreeMap<String, &Yaml> = mapping(&action["runs"]["env"], "runs.env", &mut problems).into_iter().collect();
+    let input_names: BTreeSet<&str> = inputs.iter().map(|(name, _)| name.as_str()).collect();
+    check_inputs(&inputs, &env, gate, &mut problems);
+    check_env_from_inputs(&env, &input_names, &mut problems);
+    check_every_field_has_an_input(gate, &input_names, &mut problems);
+    check_stated_defaults(&inputs, &input_names, gate, &mut problems);
+    check_outputs(action, gate, &mut problems);
+    problems
+}
 
+/// The action's name, description, branding and how it runs.
+fn check_metadata(action: &Yaml, problems: &mut Vec<String>) {
     if action["name"].as_str() != Some("buildgate") {
         problems.push(format!("name must be `buildgate`, is {:?}", action["name"]));
     }
@@ -229,12 +256,12 @@ fn check(action: &Yaml, gate: &Gate) -> Vec<String> {
             action["runs"]["image"]
         ));
     }
+}
 
-    let inputs = mapping(&action["inputs"], "inputs", &mut problems);
-    let env: BTreeMap<String, &Yaml> = mapping(&action["runs"]["env"], "runs.env", &mut problems).into_iter().collect();
-    let input_names: BTreeSet<&str> = inputs.iter().map(|(name, _)| name.as_str()).collect();
-
-    for (name, input) in &inputs {
+/// Each input: passed on as its variable, read by the gate, without a default of its own,
+/// optional, and described with the binary's default.
+fn check_inputs(inputs: &[(String, &Yaml)], env: &BTreeMap<String, &Yaml>, gate: &Gate, problems: &mut Vec<String>) {
+    for (name, input) in inputs {
         let variable = env_name(name);
         let expected = format!("${{{{ inputs.{name} }}}}");
         match env.get(&variable).map(|v| v.as_str()) {
@@ -259,8 +286,11 @@ fn check(action: &Yaml, gate: &Gate) -> Vec<String> {
             _ => problems.push(format!("input `{name}` needs a description that states the binary's default")),
         }
     }
+}
 
-    for (variable, value) in &env {
+/// Every variable in `runs.env` comes from a declared input.
+fn check_env_from_inputs(env: &BTreeMap<String, &Yaml>, input_names: &BTreeSet<&str>, problems: &mut Vec<String>) {
+    for (variable, value) in env {
         let named_input = value
             .as_str()
             .and_then(|v| v.trim().strip_prefix("${{ inputs."))
@@ -271,7 +301,10 @@ fn check(action: &Yaml, gate: &Gate) -> Vec<String> {
             _ => problems.push(format!("runs.env.{variable} does not come from a declared input: {value:?}")),
         }
     }
+}
 
+/// Every variable the configuration reads has an input, but the exempt ones, which have none.
+fn check_every_field_has_an_input(gate: &Gate, input_names: &BTreeSet<&str>, problems: &mut Vec<String>) {
     for field in &gate.fields {
         let exempt = NO_INPUT.iter().any(|(f, _)| f == field);
         let name = input_name(field);
@@ -285,7 +318,15 @@ fn check(action: &Yaml, gate: &Gate) -> Vec<String> {
             problems.push(format!("input `{name}` exists although the test exempts `{field}`; drop one of them"));
         }
     }
+}
 
+/// Each input's description states the binary's default for it.
+fn check_stated_defaults(
+    inputs: &[(String, &Yaml)],
+    input_names: &BTreeSet<&str>,
+    gate: &Gate,
+    problems: &mut Vec<String>,
+) {
     let description = |name: &str| -> String {
         inputs.iter().find(|(n, _)| n == name).and_then(|(_, i)| i["description"].as_str()).unwrap_or("").to_string()
     };
@@ -307,8 +348,11 @@ fn check(action: &Yaml, gate: &Gate) -> Vec<String> {
             }
         }
     }
+}
 
-    let outputs = mapping(&action["outputs"], "outputs", &mut problems);
+/// The outputs declared are exactly those the gate writes, each described.
+fn check_outputs(action: &Yaml, gate: &Gate, problems: &mut Vec<String>) {
+    let outputs = mapping(&action["outputs"], "outputs", problems);
     let declared: BTreeSet<&str> = outputs.iter().map(|(name, _)| name.as_str()).collect();
     for name in &gate.outputs {
         if !declared.contains(name.as_str()) {
@@ -323,8 +367,6 @@ fn check(action: &Yaml, gate: &Gate) -> Vec<String> {
             problems.push(format!("output `{name}` needs a description"));
         }
     }
-
-    problems
 }
 
 #[test]

@@ -434,7 +434,9 @@ fn a_line_still_being_written_is_shown_again_only_when_it_changed_one_marker_eac
     let before = numbered("before", 0..50);
     let after = numbered("after", 0..20);
     let steps: Vec<(u64, String)> = (1..=10)
-        .map(|k| (50 * k, format!("Downloading{}", (1..=k).map(|p| format!(" {}%", p * 10)).collect::<String>())))
+        .map(|k| {
+            (50 * k, format!("Downloading{}", (1..=k).map(|p| format!(" {}%", p * 10)).collect::<Vec<_>>().concat()))
+        })
         .collect();
     let build = PipecatBuild::new(ID)
         .step(ms(0), "building")

@@ -28,7 +28,7 @@ fn output(run: &Run, name: &str) -> Option<String> {
     run.outputs().into_iter().rev().find(|(n, _)| n == name || *n == key).map(|(_, v)| v)
 }
 
-/// A VM image build: UPLOADING, then BUILDING with its VM_SANDBOX artifact, then `end`.
+/// A VM image build: UPLOADING, then BUILDING with its `VM_SANDBOX` artifact, then `end`.
 fn vm_build(end: &str) -> PrimeBuild {
     PrimeBuild::new(BUILD)
         .step(ms(0), "UPLOADING")
@@ -150,4 +150,25 @@ fn the_vm_image_scenario_of_the_fake_plays_like_the_cli_s_builds() {
     let uploading = text.find("status: UPLOADING").expect("UPLOADING shown");
     let artifact = text.find("artifact VM_SANDBOX").expect("the artifact shown once it appears");
     assert!(uploading < artifact, "{text}");
+}
+
+#[test]
+fn the_prime_demo_plays_a_vm_image_build_and_gives_its_image() {
+    let api = FakeApi::start(fake_api::demo::prime_demo_scenario(ms(100)));
+    let url = api.base_url();
+    let run = gate(
+        &api,
+        &[
+            ("BUILDGATE_PROVIDER", "prime"),
+            ("BUILDGATE_BUILD_ID", fake_api::demo::PRIME_DEMO_BUILD_ID),
+            ("BUILDGATE_API_URL", url.as_str()),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(output(&run, "image-uri").as_deref(), Some("registry.primeintellect.ai/team/agent:v7"));
+    let text = uncolored(&run.stdout);
+    for expected in ["status: UPLOADING · uploading the build context", "artifact VM_SANDBOX: BUILDING"] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+    assert!(run.summary.contains("VM_SANDBOX"), "{}", run.summary);
 }

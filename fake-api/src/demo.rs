@@ -2,10 +2,13 @@
 
 use std::time::Duration;
 
-use crate::{PipecatBuild, Scenario};
+use crate::{PipecatBuild, PrimeBuild, Scenario};
 
 /// The build id the demo build has.
 pub const DEMO_BUILD_ID: &str = "123e4567-e89b-12d3-a456-426614174000";
+
+/// The build id of the Prime demo build.
+pub const PRIME_DEMO_BUILD_ID: &str = "bld_demo_vm_01";
 
 /// A Pipecat build that goes pending → building → success over about `seconds` × 1 s,
 /// writing a CodeBuild-style log with phases, a pip install and a Docker build.
@@ -39,4 +42,16 @@ pub fn demo_scenario(scale: Duration) -> Scenario {
         )
         .log(at(48), "[Container] 2026/03/04 10:00:48 Phase complete: POST_BUILD State: SUCCEEDED");
     Scenario::new().pipecat(build)
+}
+
+/// A Prime build as the current Prime CLI (`prime images push`) makes them, over about
+/// `scale` × 4: `UPLOADING`, then `BUILDING` with a `VM_SANDBOX` artifact appearing, then
+/// `COMPLETED` with the VM image's `fullImagePath` (no `CONTAINER_IMAGE` artifact).
+pub fn prime_demo_scenario(scale: Duration) -> Scenario {
+    let build = PrimeBuild::vm_image(PRIME_DEMO_BUILD_ID, scale, scale * 4)
+        .image_name("team/agent")
+        .image_tag("v7")
+        .started_at("2026-03-04T10:00:00Z")
+        .completed_at("2026-03-04T10:03:10Z");
+    Scenario::new().prime(build)
 }

@@ -1,6 +1,8 @@
 //! Everything GitLab CI means: collapsible `section_start`/`section_end` markers, log text
 //! that can neither open nor close a section, and the dotenv report of the outputs.
 
+use std::fmt::Write as _;
+
 use super::{Dialect, Session, without_cr};
 use crate::text::{cut, one_line};
 
@@ -62,33 +64,30 @@ impl Dialect for Gitlab {
     }
 
     fn status(&self, out: &mut String, elapsed: &str, text: &str) {
-        out.push_str(&format!("{} {}\n", self.session.paint("36", &format!("[{elapsed}]")), defuse(text)));
+        let _ = writeln!(out, "{} {}", self.session.paint("36", &format!("[{elapsed}]")), defuse(text));
     }
 
     fn warning(&self, out: &mut String, text: &str) {
-        out.push_str(&format!("{} {}\n", self.session.paint("33", "warning:"), defuse(text)));
+        let _ = writeln!(out, "{} {}", self.session.paint("33", "warning:"), defuse(text));
     }
 
     fn error(&self, out: &mut String, title: &str, text: &str) {
-        out.push_str(&format!(
-            "{} {}\n",
-            self.session.paint("31;1", &format!("error: {}:", defuse(title))),
-            defuse(text)
-        ));
+        let _ = writeln!(out, "{} {}", self.session.paint("31;1", &format!("error: {}:", defuse(title))), defuse(text));
     }
 
     fn group_start(&self, out: &mut String, id: usize, title: &str) {
         let ts = (self.session.unix_time)();
-        out.push_str(&format!(
-            "\x1b[0Ksection_start:{ts}:{}[collapsed=true]\r\x1b[0K{}\n",
+        let _ = writeln!(
+            out,
+            "\x1b[0Ksection_start:{ts}:{}[collapsed=true]\r\x1b[0K{}",
             section_name(id, title),
             defuse(title)
-        ));
+        );
     }
 
     fn group_end(&self, out: &mut String, id: usize, title: &str) {
         let ts = (self.session.unix_time)();
-        out.push_str(&format!("\x1b[0Ksection_end:{ts}:{}\r\x1b[0K\n", section_name(id, title)));
+        let _ = writeln!(out, "\x1b[0Ksection_end:{ts}:{}\r\x1b[0K", section_name(id, title));
     }
 
     fn log_line(&self, out: &mut String, line: &str) {

@@ -8,6 +8,7 @@ pub mod gitlab;
 mod outputs;
 pub mod plain;
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 pub use console::Console;
@@ -115,14 +116,17 @@ impl Session {
 }
 
 fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// `bytes` random bytes as lowercase hex, from the operating system's generator.
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).expect("the operating system's random number generator is unavailable");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    buf.iter().fold(String::with_capacity(2 * bytes), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
 }
 
 pub fn dialect(format: Format, session: Session) -> Box<dyn Dialect + Send> {

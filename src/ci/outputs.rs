@@ -164,7 +164,7 @@ mod tests {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            (state % n as u64) as usize
+            usize::try_from(state % n as u64).expect("below n, which is a usize")
         };
         for _ in 0..3000 {
             let value: String = (0..next(12)).map(|_| pieces[next(pieces.len())]).collect();

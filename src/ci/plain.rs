@@ -1,5 +1,7 @@
 //! Plain text for a terminal or any other CI: no commands, a readable prefix per log line.
 
+use std::fmt::Write as _;
+
 use super::{Dialect, Session, defuse_legacy_commands, gate_text};
 use crate::text::one_line;
 
@@ -27,23 +29,20 @@ impl Dialect for Plain {
     }
 
     fn status(&self, out: &mut String, elapsed: &str, text: &str) {
-        out.push_str(&format!("{} {}\n", self.session.paint("36", &format!("[{elapsed}]")), gate_text(text)));
+        let _ = writeln!(out, "{} {}", self.session.paint("36", &format!("[{elapsed}]")), gate_text(text));
     }
 
     fn warning(&self, out: &mut String, text: &str) {
-        out.push_str(&format!("{} {}\n", self.session.paint("33", "warning:"), gate_text(text)));
+        let _ = writeln!(out, "{} {}", self.session.paint("33", "warning:"), gate_text(text));
     }
 
     fn error(&self, out: &mut String, title: &str, text: &str) {
-        out.push_str(&format!(
-            "{} {}\n",
-            self.session.paint("31", &format!("error: {}:", gate_text(title))),
-            gate_text(text)
-        ));
+        let _ =
+            writeln!(out, "{} {}", self.session.paint("31", &format!("error: {}:", gate_text(title))), gate_text(text));
     }
 
     fn group_start(&self, out: &mut String, _id: usize, title: &str) {
-        out.push_str(&format!("{}\n", self.session.paint("1", &format!("--- {title}"))));
+        let _ = writeln!(out, "{}", self.session.paint("1", &format!("--- {title}")));
     }
 
     fn group_end(&self, _out: &mut String, _id: usize, _title: &str) {}

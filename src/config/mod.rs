@@ -46,6 +46,8 @@ struct RawConfig {
     log_level: Option<String>,
 }
 
+// Each bool is its own switch, set by its own variable: grouping them would only hide that.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug)]
 pub struct Config {
     pub provider: ProviderKind,
@@ -232,8 +234,8 @@ impl Checker {
                 ),
             });
         }
-        let [a, b, c, d, e] = parsed;
-        Some([a?, b?, c?, d?, e?])
+        let [timeout, poll_interval, poll_max_interval, request_timeout, log_interval] = parsed;
+        Some([timeout?, poll_interval?, poll_max_interval?, request_timeout?, log_interval?])
     }
 }
 

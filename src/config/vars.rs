@@ -1,6 +1,8 @@
 //! The table of the gate's variables: what each means and its default, for parsing, for the
 //! `--help` page, and for telling a typo from a name of the gate's own.
 
+use std::fmt::Write as _;
+
 use crate::provider::ProviderKind;
 
 /// One variable the gate reads.
@@ -138,7 +140,7 @@ pub fn help_page() -> String {
     let width = VARS.iter().map(|v| v.name.len()).max().unwrap_or(0);
     for var in VARS {
         let default = if var.default.is_empty() { String::new() } else { format!(" (default: {})", var.default) };
-        page.push_str(&format!("  {:<width$}  {}{default}\n", var.name, var.meaning));
+        let _ = writeln!(page, "  {:<width$}  {}{default}", var.name, var.meaning);
     }
     page.push_str(
         "\nExit codes:\n  0    the build succeeded\n  1    the build failed, timed out on the provider's side, or \

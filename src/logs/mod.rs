@@ -387,7 +387,7 @@ fn marker_text(marker: Marker, nothing_printed: bool, logs_url: Option<&str>) ->
     format!("{what}{}", where_to(logs_url))
 }
 
-/// `Entering phase: BUILD` (the API docs) and `Entering phase BUILD` (CodeBuild) start a phase.
+/// `Entering phase: BUILD` (the API docs) and `Entering phase BUILD` (`CodeBuild`) start a phase.
 pub fn phase_of(line: &str) -> Option<&str> {
     let at = line.find("Entering phase")?;
     let rest = &line[at + "Entering phase".len()..];

@@ -293,23 +293,24 @@ pub fn contains(window: &[Fingerprint], part: &[Fingerprint]) -> bool {
 
 /// `z[i]`: the length of the longest common prefix of `s` and `s[i..]` (`z[0] = len`).
 fn z_function<T: PartialEq>(s: &[T]) -> Vec<usize> {
-    let n = s.len();
-    let mut z = vec![0; n];
-    if n == 0 {
+    let len = s.len();
+    let mut z = vec![0; len];
+    if len == 0 {
         return z;
     }
-    z[0] = n;
-    let (mut l, mut r) = (0, 0);
-    for i in 1..n {
-        if i < r {
-            z[i] = (r - i).min(z[i - l]);
+    z[0] = len;
+    // The match reaching furthest right so far: `s[box_start..box_end]` equals a prefix of `s`.
+    let (mut box_start, mut box_end) = (0, 0);
+    for i in 1..len {
+        if i < box_end {
+            z[i] = (box_end - i).min(z[i - box_start]);
         }
-        while i + z[i] < n && s[z[i]] == s[i + z[i]] {
+        while i + z[i] < len && s[z[i]] == s[i + z[i]] {
             z[i] += 1;
         }
-        if i + z[i] > r {
-            l = i;
-            r = i + z[i];
+        if i + z[i] > box_end {
+            box_start = i;
+            box_end = i + z[i];
         }
     }
     z

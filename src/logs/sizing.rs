@@ -23,20 +23,15 @@ struct InHand {
     bytes: usize,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Sizing {
-    /// Bytes per new entry: the newest read's mean, or half the previous estimate if more.
-    fresh_bytes: f64,
+    /// Bytes per new entry, in whole bytes (rounded down): the newest read's mean, or half the
+    /// previous estimate if more.
+    fresh_bytes: usize,
     /// The most entries the endpoint has been seen to answer with.
     cap: Option<usize>,
     /// After an answer over the body cap: no more than this until reads succeed again.
     ceiling: Option<usize>,
-}
-
-impl Default for Sizing {
-    fn default() -> Self {
-        Sizing { fresh_bytes: 0.0, cap: None, ceiling: None }
-    }
 }
 
 impl Sizing {
@@ -49,7 +44,7 @@ impl Sizing {
     /// [`Sizing::within`] for a window whose newest entries are `held`, a window in hand, as
     /// long as they are: the printed entries come before them, then new ones.
     fn within_after(&self, held: InHand, tail: &Tail, budget: usize, most: usize) -> usize {
-        let per_new = self.fresh_bytes as usize + ENTRY_OVERHEAD;
+        let per_new = self.fresh_bytes + ENTRY_OVERHEAD;
         let by_new = budget / per_new;
         let (mut bytes, mut n) = (held.bytes, held.entries);
         if n >= most || bytes >= budget {
@@ -73,7 +68,7 @@ impl Sizing {
             return (*self, InHand::default());
         }
         let entry_bytes = window.iter().map(|e| e.len() + ENTRY_OVERHEAD).sum::<usize>().max(bytes);
-        let fresh_bytes = entry_bytes as f64 / window.len() as f64;
+        let fresh_bytes = entry_bytes / window.len();
         // A ceiling learned from an earlier answer over the cap does not bound the window: its
         // bytes are estimated from the one in hand, and the reader searches below one found
         // too large.
@@ -105,8 +100,8 @@ impl Sizing {
     /// answers again (a ceiling doubles back per success).
     pub fn observe(&mut self, new_entries: &[String]) {
         if !new_entries.is_empty() {
-            let mean = new_entries.iter().map(String::len).sum::<usize>() as f64 / new_entries.len() as f64;
-            self.fresh_bytes = mean.max(self.fresh_bytes / 2.0);
+            let mean = new_entries.iter().map(String::len).sum::<usize>() / new_entries.len();
+            self.fresh_bytes = mean.max(self.fresh_bytes / 2);
         }
         self.ceiling = self.ceiling.map(|c| c.saturating_mul(2)).filter(|c| *c < MAX_LIMIT);
     }

@@ -23,6 +23,11 @@ impl Rng {
         (z ^ (z >> 31)) % n.max(1)
     }
 
+    /// An index below `n`.
+    fn index(&mut self, n: usize) -> usize {
+        usize::try_from(self.below(n as u64)).expect("below n, which is a usize")
+    }
+
     fn chance(&mut self, per_mille: u64) -> bool {
         self.below(1000) < per_mille
     }
@@ -80,7 +85,7 @@ impl Endpoint {
             // (nothing printed yet to check it against, and a log of exactly that length looks
             // the same), so caps and short answers start once lines are shown: every later
             // answer is checked against what was printed.
-            cap: rng.chance(250).then(|| [700, 1000, 3000][rng.below(3) as usize]),
+            cap: rng.chance(250).then(|| [700, 1000, 3000][rng.index(3)]),
             ignores_limit: rng.chance(150),
             shrinks_per_mille: if rng.chance(250) { 200 } else { 0 },
             fails_per_mille: if rng.chance(300) { 150 } else { 0 },
@@ -108,7 +113,7 @@ impl Endpoint {
             n = n.min(cap);
         }
         if n > 1 && !first && rng.chance(self.shrinks_per_mille) {
-            n = 1 + rng.below(n as u64 - 1) as usize;
+            n = 1 + rng.index(n - 1);
         }
         let tail = &log.entries[log.entries.len() - n..];
         let bytes = tail.iter().map(|(_, t)| t.len() + 3).sum::<usize>() + 10;
@@ -141,11 +146,11 @@ fn nothing_shown_yet(shown: &[Shown]) -> bool {
 fn line_text(rng: &mut Rng, id: usize) -> String {
     match rng.below(1000) {
         // Real logs carry step numbers and timestamps...
-        0..=499 => format!("[Container] step {id}: {}", "x".repeat(rng.below(120) as usize)),
+        0..=499 => format!("[Container] step {id}: {}", "x".repeat(rng.index(120))),
         // ...and blank lines, dots and repeated progress lines.
-        500..=899 => ["", ".", "Downloading", "#12 ..."][rng.below(4) as usize].to_string(),
-        900..=995 => format!("layer {}", "y".repeat(rng.below(4096) as usize)),
-        _ => format!("huge {id} {}", "z".repeat(rng.below(100 * 1024) as usize)),
+        500..=899 => ["", ".", "Downloading", "#12 ..."][rng.index(4)].to_string(),
+        900..=995 => format!("layer {}", "y".repeat(rng.index(4096))),
+        _ => format!("huge {id} {}", "z".repeat(rng.index(100 * 1024))),
     }
 }
 
@@ -322,7 +327,9 @@ fn each_class_of_endpoint_is_placed_as_the_evidence_says() {
     let (mut log, mut shown) = (Log::default(), Vec::new());
     let mut reader = Reader::new(Tail::new(MAX_LIMIT, Fingerprinter::with_seeds(1, 2)));
     for chunk in 0..7 {
-        unique(500, chunk * 500).into_iter().for_each(|l| log.push(l));
+        for line in unique(500, chunk * 500) {
+            log.push(line);
+        }
         read(&mut reader, capped, &mut log, &mut rng, &mut shown);
     }
     assert_eq!(shown.len(), 3500, "{:?}", &shown[..3]);
@@ -332,24 +339,32 @@ fn each_class_of_endpoint_is_placed_as_the_evidence_says() {
     let (mut log, mut shown) = (Log::default(), Vec::new());
     let mut reader = Reader::new(Tail::new(MAX_LIMIT, Fingerprinter::with_seeds(1, 2)));
     for chunk in 0..11 {
-        unique(1000, chunk * 1000).into_iter().for_each(|l| log.push(l));
+        for line in unique(1000, chunk * 1000) {
+            log.push(line);
+        }
         read(&mut reader, ignoring, &mut log, &mut rng, &mut shown);
     }
     assert_eq!(shown.len(), 11_000);
     // A restart: the new attempt's lines follow after one marker.
     let (mut log, mut shown) = (Log::default(), Vec::new());
     let mut reader = Reader::new(Tail::new(MAX_LIMIT, Fingerprinter::with_seeds(1, 2)));
-    unique(300, 0).into_iter().for_each(|l| log.push(l));
+    for line in unique(300, 0) {
+        log.push(line);
+    }
     read(&mut reader, honest, &mut log, &mut rng, &mut shown);
     log.entries.clear();
-    unique(40, 1000).into_iter().for_each(|l| log.push(l));
+    for line in unique(40, 1000) {
+        log.push(line);
+    }
     read(&mut reader, honest, &mut log, &mut rng, &mut shown);
     assert_eq!(shown.iter().filter(|s| matches!(s, Shown::Marker(_))).count(), 1);
     assert_eq!(shown.len(), 300 + 1 + 40);
     // A growing last line: shown again in full after one marker, and nothing else repeated.
     let (mut log, mut shown) = (Log::default(), Vec::new());
     let mut reader = Reader::new(Tail::new(MAX_LIMIT, Fingerprinter::with_seeds(1, 2)));
-    unique(20, 0).into_iter().for_each(|l| log.push(l));
+    for line in unique(20, 0) {
+        log.push(line);
+    }
     log.push("Downloading 10%".into());
     read(&mut reader, honest, &mut log, &mut rng, &mut shown);
     log.grow_last(" 60% 100%");

@@ -99,10 +99,9 @@ impl Outcome {
     pub fn exit(&self) -> Exit {
         match &self.end {
             End::Succeeded(_) => Exit::Success,
-            End::NoImage(_) => Exit::Api,
+            End::NoImage(_) | End::Stopped(Failure::Refused(_) | Failure::Unreadable(_)) => Exit::Api,
             End::Unsuccessful(_) => Exit::BuildFailed,
             End::Stopped(Failure::Output(_)) => Exit::Config,
-            End::Stopped(Failure::Refused(_) | Failure::Unreadable(_)) => Exit::Api,
             End::Stopped(Failure::Deadline { .. }) => Exit::Deadline,
             End::Stopped(Failure::Interrupted(signal)) => Exit::Interrupted(*signal),
         }

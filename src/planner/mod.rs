@@ -110,6 +110,16 @@ struct Logs {
     final_read: FinalRead,
 }
 
+/// Where the wait stands: the build's end wins over the deadline, even when both are seen.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Waiting,
+    /// The build ended.
+    Ended,
+    /// The deadline passed before the build ended.
+    DeadlineOver,
+}
+
 pub struct Planner {
     settings: Settings,
     schedule: Schedule,
@@ -119,8 +129,7 @@ pub struct Planner {
     /// The API asked to wait past the deadline: no read is made at it.
     waits_past_deadline: bool,
     last_read_made: bool,
-    ended: bool,
-    deadline_over: bool,
+    phase: Phase,
     logs: Option<Logs>,
 }
 
@@ -133,8 +142,7 @@ impl Planner {
             unreadable_in_a_row: 0,
             waits_past_deadline: false,
             last_read_made: false,
-            ended: false,
-            deadline_over: false,
+            phase: Phase::Waiting,
             logs: settings.log_interval.map(|interval| Logs {
                 cadence: Cadence::new(interval),
                 due: false,
@@ -158,12 +166,12 @@ impl Planner {
     }
 
     pub fn next(&mut self, now: Duration) -> Actions {
-        if !self.ended && !self.deadline_over && now >= self.settings.deadline {
+        if self.phase == Phase::Waiting && now >= self.settings.deadline {
             if self.status_in_flight {
                 return Actions::default();
             }
             if self.last_read_made || self.waits_past_deadline {
-                self.deadline_over = true;
+                self.phase = Phase::DeadlineOver;
             } else {
                 // One last read at the deadline, bounded by the one request timeout past it.
                 self.last_read_made = true;
@@ -171,7 +179,7 @@ impl Planner {
                 return Actions { read_status: Some(self.hard_stop()), ..Actions::default() };
             }
         }
-        if self.ended || self.deadline_over {
+        if self.phase != Phase::Waiting {
             return self.end(now);
         }
         let mut actions = Actions::default();
@@ -203,7 +211,7 @@ impl Planner {
 
     /// After the build ended or the deadline passed: the final log read, then stop.
     fn end(&mut self, now: Duration) -> Actions {
-        let ended = self.ended;
+        let ended = self.phase == Phase::Ended;
         let hard_stop = self.hard_stop();
         let budget = self.final_budget();
         let Some(logs) = self.logs.as_mut() else {
@@ -255,7 +263,7 @@ impl Planner {
         self.status_in_flight = false;
         self.unreadable_in_a_row = 0;
         match seen {
-            Seen::Terminal => self.ended = true,
+            Seen::Terminal => self.phase = Phase::Ended,
             Seen::NotYet => self.next_status_at = now + self.schedule.next_delay(),
             Seen::Found => {
                 self.schedule.reset();

@@ -32,7 +32,9 @@ impl Schedule {
 
 /// backon computes in f32; whole milliseconds keep the schedule exact (40ms, not 39.99ms).
 fn whole_ms(d: Duration) -> Duration {
-    Duration::from_millis((d.as_secs_f64() * 1000.0).round() as u64)
+    // To the nearest millisecond, a half rounded up.
+    let ms = d.as_nanos().saturating_add(500_000) / 1_000_000;
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
 fn exponential(first: Duration, cap: Duration) -> ExponentialBackoff {
@@ -72,7 +74,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for step in 0..1000 {
             let d = jitter(S(10), 42, step);
-            assert!(d <= S(10) && d > Duration::from_millis(8000), "{d:?}");
+            assert!(d <= S(10) && d > Duration::from_secs(8), "{d:?}");
             assert_eq!(d, jitter(S(10), 42, step));
             seen.insert(d);
         }

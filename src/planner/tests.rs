@@ -35,7 +35,7 @@ fn polls_back_off_with_jitter_and_start_over_when_the_build_changes() {
         assert!(p.next(now).read_status.is_some());
         p.status_answered(now, Seen::Pending { changed: false });
         let wake = p.next(now).wake_at.unwrap();
-        delays.push(wake - now);
+        delays.push(wake.checked_sub(now).expect("a wake not before now"));
         now = wake;
     }
     let bases = [2_000, 4_000, 8_000, 10_000, 10_000, 10_000];
@@ -44,7 +44,8 @@ fn polls_back_off_with_jitter_and_start_over_when_the_build_changes() {
     }
     assert!(p.next(now).read_status.is_some());
     p.status_answered(now, Seen::Running { changed: true });
-    assert!(p.next(now).wake_at.unwrap() - now <= ms(2_000), "back to the first interval");
+    let wake = p.next(now).wake_at.unwrap();
+    assert!(wake.checked_sub(now).expect("a wake not before now") <= ms(2_000), "back to the first interval");
 }
 
 #[test]
@@ -73,7 +74,10 @@ fn a_terminal_status_drops_a_hanging_log_read_for_a_short_final_one() {
     let end = p.next(wake + ms(10));
     assert!(end.cancel_logs);
     let until = end.read_logs.expect("a final read");
-    assert!(until - (wake + ms(10)) <= ms(2_000), "bounded by the first interval, not the request timeout: {until:?}");
+    assert!(
+        until.checked_sub(wake + ms(10)).expect("a read until after now") <= ms(2_000),
+        "bounded by the first interval, not the request timeout: {until:?}"
+    );
     assert_eq!(p.next(wake + ms(20)).stop, None, "waits for the final read");
     p.logs_read(wake + ms(30), LogsRead { new_entries: 3, failed: false, retry_after: None, usual_window: 500 });
     assert_eq!(p.next(wake + ms(30)).stop, Some(Stop { ended: true, log_read_missed: false }));

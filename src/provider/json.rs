@@ -36,12 +36,15 @@ pub fn array<'a>(value: &'a Value, name: &str) -> &'a [Value] {
 /// Whole seconds between two RFC 3339 timestamps, when both can be read and are in order.
 pub fn seconds_between(started: Option<&str>, completed: Option<&str>) -> Option<u64> {
     let (start, end) = (parse_rfc3339(started?)?, parse_rfc3339(completed?)?);
-    (end >= start).then(|| ((end - start) / 1000) as u64)
+    if end < start {
+        return None;
+    }
+    u64::try_from((end - start) / 1000).ok()
 }
 
 /// A plausible build duration: negative or absurd (over 30 days) values are ignored.
 pub fn plausible_duration(secs: i64) -> Option<u64> {
-    (0..=30 * 24 * 3600).contains(&secs).then_some(secs as u64)
+    u64::try_from(secs).ok().filter(|secs| *secs <= 30 * 24 * 3600)
 }
 
 /// Milliseconds since the Unix epoch of an RFC 3339 date-time (`T`, `t` or space; `Z` or an offset).
@@ -72,8 +75,8 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
         if digits == 0 {
             return None;
         }
-        for (i, d) in frac[..digits.min(3)].iter().enumerate() {
-            millis += i64::from(d - b'0') * 10i64.pow(2 - i as u32);
+        for (d, scale) in frac[..digits.min(3)].iter().zip([100, 10, 1]) {
+            millis += i64::from(d - b'0') * scale;
         }
         rest = &frac[digits..];
     }

@@ -179,7 +179,8 @@ impl Provider for Pipecat {
                     best = Some(build.clone());
                 }
             }
-            let total = page.get("total").and_then(Value::as_u64).map_or(seen, |t| t as usize);
+            let total =
+                page.get("total").and_then(Value::as_u64).map_or(seen, |t| usize::try_from(t).unwrap_or(usize::MAX));
             if builds.is_empty() || seen >= total {
                 break;
             }
@@ -201,13 +202,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn build(value: Value) -> Result<Snapshot, FetchError> {
-        snapshot_of("req-id", &value)
+    fn build(value: &Value) -> Result<Snapshot, FetchError> {
+        snapshot_of("req-id", value)
     }
 
     #[test]
     fn a_successful_build_is_normalised() {
-        let s = build(json!({
+        let s = build(&json!({
             "id": "b1", "status": "success", "imageUri": "img:1", "logsUrl": "https://logs",
             "buildDurationSeconds": 120, "startedAt": "2026-02-20T12:00:00Z", "somethingNew": {"x": 1}
         }))
@@ -219,20 +220,22 @@ mod tests {
 
     #[test]
     fn wrong_types_and_absurd_values_are_dropped_not_fatal() {
-        let s = build(json!({
+        let s = build(&json!({
             "status": "failed", "buildDurationSeconds": -3, "imageUri": 42, "errorMessage": "boom",
             "startedAt": "2026-02-20T12:00:00Z", "completedAt": "2026-02-20T12:00:30Z"
         }))
         .unwrap();
         assert_eq!((s.id.as_str(), s.state, s.duration_secs), ("req-id", BuildState::Failed, Some(30)));
         assert!(s.image.is_err());
-        assert!(matches!(build(json!({"status": 7})), Err(FetchError::Unreadable { .. })));
-        assert!(build(json!({"status": "success", "imageUri": "  "})).unwrap().image.unwrap_err().contains("imageUri"));
+        assert!(matches!(build(&json!({"status": 7})), Err(FetchError::Unreadable { .. })));
+        assert!(
+            build(&json!({"status": "success", "imageUri": "  "})).unwrap().image.unwrap_err().contains("imageUri")
+        );
     }
 
     #[test]
     fn unknown_statuses_are_still_in_progress() {
-        let s = build(json!({"status": "queued"})).unwrap();
+        let s = build(&json!({"status": "queued"})).unwrap();
         assert_eq!(s.state, BuildState::Unknown);
         assert!(!s.state.is_terminal());
     }

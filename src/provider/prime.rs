@@ -48,7 +48,7 @@ pub fn planned_urls(base: &Url, target: &Target) -> Vec<String> {
     }
 }
 
-/// `{detail}` (FastAPI) or `{errors: [{param, details}]}` (the documented 422 body).
+/// `{detail}` (`FastAPI`) or `{errors: [{param, details}]}` (the documented 422 body).
 fn error_detail(body: &Value) -> String {
     let mut parts: Vec<String> = array(body, "errors")
         .iter()
@@ -88,11 +88,11 @@ fn phase_of(status: &str) -> Option<&'static str> {
     }
 }
 
-/// The API mixes camelCase and snake_case names: both are read (camelCase first).
+/// The API mixes camelCase and `snake_case` names: both are read (camelCase first).
 struct Artifact<'a>(&'a Value);
 
 impl Artifact<'_> {
-    /// The OpenAPI's default for a missing `artifactType` is `CONTAINER_IMAGE`.
+    /// The `OpenAPI` document's default for a missing `artifactType` is `CONTAINER_IMAGE`.
     fn kind(&self) -> String {
         text(self.0, &["artifactType", "artifact_type"]).unwrap_or_else(|| CONTAINER.into())
     }
@@ -146,8 +146,8 @@ fn image_of(build: &Value, artifacts: &[Artifact], container: Option<&Artifact>)
             .map(|uri| Image { uri, source: "the CONTAINER_IMAGE artifact's fullImagePath" })
             .ok_or("the CONTAINER_IMAGE artifact has no `fullImagePath`");
     }
-    let vm = artifacts.iter().filter(|a| a.kind() == VM && a.status().as_deref() == Some("COMPLETED"));
-    if let Some(uri) = vm.filter_map(Artifact::image_path).next() {
+    let mut vm = artifacts.iter().filter(|a| a.kind() == VM && a.status().as_deref() == Some("COMPLETED"));
+    if let Some(uri) = vm.find_map(Artifact::image_path) {
         return Ok(Image { uri, source: "the completed VM_SANDBOX artifact's fullImagePath" });
     }
     match (text(build, &["imageName", "image_name"]), text(build, &["imageTag", "image_tag"])) {
@@ -198,13 +198,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn snapshot(value: Value) -> Snapshot {
-        snapshot_of("b1", &value).unwrap()
+    fn snapshot(value: &Value) -> Snapshot {
+        snapshot_of("b1", value).unwrap()
     }
 
     #[test]
     fn the_container_artifact_decides_and_names_the_image() {
-        let s = snapshot(json!({
+        let s = snapshot(&json!({
             "id": "b1", "status": "FAILED", "startedAt": "2026-02-20T12:00:00Z", "completed_at": "2026-02-20T12:01:05Z",
             "artifacts": [
                 {"artifactType": "VM_SANDBOX", "status": "FAILED", "errorMessage": "vm broke"},
@@ -214,7 +214,7 @@ mod tests {
         assert_eq!((s.state, s.duration_secs), (BuildState::Succeeded, Some(65)));
         assert_eq!(s.image.unwrap().uri, "reg/img:1");
         assert_eq!((s.parts[0].name.as_str(), s.parts[0].status.as_str()), ("artifact VM_SANDBOX", "FAILED"));
-        let twins = snapshot(json!({"status": "BUILDING", "artifacts": [
+        let twins = snapshot(&json!({"status": "BUILDING", "artifacts": [
             {"artifactType": "VM_SANDBOX", "status": "BUILDING"}, {"artifactType": "VM_SANDBOX", "status": "PENDING"}
         ]}));
         assert_eq!(twins.parts[0].name, "artifact VM_SANDBOX #1");
@@ -225,40 +225,40 @@ mod tests {
     fn vm_image_builds_name_their_image_by_the_rule() {
         let vm = |status: &str, path: Option<&str>| json!({"artifactType": "VM_SANDBOX", "status": status, "fullImagePath": path});
         let base = |artifacts: Value| json!({"status": "COMPLETED", "imageName": "team/img", "imageTag": "v2", "artifacts": artifacts});
-        let s = snapshot(base(json!([
+        let s = snapshot(&base(json!([
             vm("FAILED", Some("reg/failed")),
             vm("COMPLETED", Some("reg/vm:1")),
             vm("COMPLETED", Some("reg/vm:2"))
         ])));
         assert_eq!((s.state, s.image.unwrap().uri.as_str()), (BuildState::Succeeded, "reg/vm:1"));
-        let s = snapshot(base(json!([vm("COMPLETED", None)])));
+        let s = snapshot(&base(json!([vm("COMPLETED", None)])));
         assert_eq!(
             s.image.clone().unwrap(),
             Image { uri: "team/img:v2".into(), source: "the build's imageName:imageTag" }
         );
-        let s = snapshot(base(json!([])));
+        let s = snapshot(&base(json!([])));
         assert_eq!(s.image.unwrap().uri, "team/img:v2");
-        let none = snapshot(json!({"status": "COMPLETED", "artifacts": [vm("COMPLETED", None)]}));
+        let none = snapshot(&json!({"status": "COMPLETED", "artifacts": [vm("COMPLETED", None)]}));
         assert!(none.image.unwrap_err().contains("imageName"));
-        let building = snapshot(json!({"status": "UPLOADING"}));
+        let building = snapshot(&json!({"status": "UPLOADING"}));
         assert_eq!((building.state, building.phase), (BuildState::Pending, Some("uploading the build context")));
-        let container_without_path = snapshot(json!({"status": "COMPLETED", "imageName": "a", "imageTag": "b",
+        let container_without_path = snapshot(&json!({"status": "COMPLETED", "imageName": "a", "imageTag": "b",
             "artifacts": [{"artifactType": "CONTAINER_IMAGE", "status": "COMPLETED"}]}));
         assert!(container_without_path.image.unwrap_err().contains("CONTAINER_IMAGE"));
     }
 
     #[test]
     fn failure_message_comes_from_the_failing_artifact_else_the_build() {
-        let s = snapshot(json!({
+        let s = snapshot(&json!({
             "status": "FAILED", "errorMessage": "group failed",
             "artifacts": [{"artifactType": "CONTAINER_IMAGE", "status": "FAILED", "errorMessage": "pip install failed", "fullImagePath": null}]
         }));
         assert_eq!((s.state, s.error_message.as_deref()), (BuildState::Failed, Some("pip install failed")));
-        let s = snapshot(json!({"status": "FAILED", "error_message": "group failed", "artifacts": null}));
+        let s = snapshot(&json!({"status": "FAILED", "error_message": "group failed", "artifacts": null}));
         assert_eq!(s.error_message.as_deref(), Some("group failed"));
-        let untyped = snapshot(json!({"status": "FAILED", "artifacts": [{"status": "FAILED"}]}));
+        let untyped = snapshot(&json!({"status": "FAILED", "artifacts": [{"status": "FAILED"}]}));
         assert_eq!(untyped.parts[0].name, "artifact CONTAINER_IMAGE", "an untyped artifact is the container");
-        assert_eq!(snapshot(json!({"status": "WEIRD"})).state, BuildState::Unknown);
+        assert_eq!(snapshot(&json!({"status": "WEIRD"})).state, BuildState::Unknown);
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 mod summary;
 
+use std::fmt::Write as _;
+
 pub use summary::{Summary, summary_markdown};
 
 use super::{Dialect, Session, defuse_legacy_commands, gate_text, random_hex};
@@ -58,19 +60,19 @@ impl Dialect for Github {
     }
 
     fn warning(&self, out: &mut String, text: &str) {
-        out.push_str(&format!("::warning::{}\n", escape_data(text)));
+        let _ = writeln!(out, "::warning::{}", escape_data(text));
     }
 
     fn error(&self, out: &mut String, title: &str, text: &str) {
-        out.push_str(&format!("::error title={}::{}\n", escape_property(title), escape_data(text)));
+        let _ = writeln!(out, "::error title={}::{}", escape_property(title), escape_data(text));
     }
 
     fn mask(&self, out: &mut String, secret: &str) {
-        out.push_str(&format!("::add-mask::{secret}\n"));
+        let _ = writeln!(out, "::add-mask::{secret}");
     }
 
     fn group_start(&self, out: &mut String, _id: usize, title: &str) {
-        out.push_str(&format!("::group::{}\n", escape_data(title)));
+        let _ = writeln!(out, "::group::{}", escape_data(title));
     }
 
     fn group_end(&self, out: &mut String, _id: usize, _title: &str) {
@@ -78,11 +80,11 @@ impl Dialect for Github {
     }
 
     fn untrusted_start(&self, out: &mut String) {
-        out.push_str(&format!("::stop-commands::{}\n", self.session.token));
+        let _ = writeln!(out, "::stop-commands::{}", self.session.token);
     }
 
     fn untrusted_end(&self, out: &mut String) {
-        out.push_str(&format!("::{}::\n", self.session.token));
+        let _ = writeln!(out, "::{}::", self.session.token);
     }
 
     fn log_line(&self, out: &mut String, line: &str) {

@@ -2,6 +2,8 @@
 //! from, the artifacts, and on failure the last log lines; every field cut, so the whole stays
 //! far below GitHub's 1 MiB limit whatever the API returns.
 
+use std::fmt::Write as _;
+
 use crate::text::{Redactor, cut, inert_text, one_line};
 
 /// Cuts per field: together (with at most [`MAX_PARTS`] rows) well under 200 KiB.
@@ -36,7 +38,9 @@ pub fn summary_markdown(s: &Summary, redactor: &Redactor) -> String {
     let cell = |v: &str, max: usize| clean(&one_line(&cut(v, max + 4096)), max).replace('|', "\\|");
     let code = |v: &str, max: usize| format!("`{}`", cell(v, max).replace('`', "'"));
     let mut md = format!("### buildgate: {} build {}\n\n| | |\n|---|---|\n", s.provider, s.status);
-    let mut row = |k: &str, v: String| md.push_str(&format!("| {k} | {v} |\n"));
+    let mut row = |k: &str, v: String| {
+        let _ = writeln!(md, "| {k} | {v} |");
+    };
     if let Some(id) = s.build_id {
         row("Build", code(id, FIELD_MAX));
     }
@@ -64,19 +68,20 @@ pub fn summary_markdown(s: &Summary, redactor: &Redactor) -> String {
         md.push_str("\n| Artifact | Status | Image |\n|---|---|---|\n");
         for (name, status, image) in s.parts.iter().take(MAX_PARTS) {
             let image = image.map(|i| code(i, PART_IMAGE_MAX)).unwrap_or_default();
-            md.push_str(&format!("| {} | {} | {image} |\n", cell(name, PART_FIELD_MAX), cell(status, PART_FIELD_MAX)));
+            let _ = writeln!(md, "| {} | {} | {image} |", cell(name, PART_FIELD_MAX), cell(status, PART_FIELD_MAX));
         }
         if s.parts.len() > MAX_PARTS {
-            md.push_str(&format!("\n{} more artifacts are not listed.\n", s.parts.len() - MAX_PARTS));
+            let _ = writeln!(md, "\n{} more artifacts are not listed.", s.parts.len() - MAX_PARTS);
         }
     }
     if !s.log_tail.is_empty() {
         let tail = clean(&s.log_tail.join("\n"), TAIL_MAX);
         let fence = "`".repeat(longest_backtick_run(&tail).max(2) + 1);
-        md.push_str(&format!(
-            "\n<details open><summary>Last {} log lines</summary>\n\n{fence}text\n{tail}\n{fence}\n\n</details>\n",
+        let _ = writeln!(
+            md,
+            "\n<details open><summary>Last {} log lines</summary>\n\n{fence}text\n{tail}\n{fence}\n\n</details>",
             s.log_tail.len()
-        ));
+        );
     }
     md.push('\n');
     md
