@@ -105,7 +105,7 @@ fn read_gate(config_rs: &str, sources: &[(String, String)]) -> Result<Gate, Stri
     let log_level_default = block(config_rs, "fn log_level(", "}")
         .and_then(|b| b.split("unwrap_or(\"").nth(1))
         .and_then(|rest| rest.split('"').next())
-        .ok_or("src/config/mod.rs: fn log_level has no `unwrap_or(\"..\")` default")?
+        .ok_or("src/config/values.rs: fn log_level has no `unwrap_or(\"..\")` default")?
         .to_string();
     let provider_rs =
         sources.iter().find(|(name, _)| name.ends_with("provider/mod.rs")).map_or("", |(_, t)| without_tests(t));
@@ -181,8 +181,14 @@ fn duration_defaults(config_rs: &str, sources: &[(String, String)]) -> Result<BT
     Ok(duration_defaults)
 }
 
+/// The configuration's sources: its value parsers and the module (`RawConfig`, `validate`),
+/// whose tests come last.
+fn config_sources() -> String {
+    read("src/config/values.rs") + &read("src/config/mod.rs")
+}
+
 fn gate() -> Gate {
-    read_gate(&read("src/config/mod.rs"), &rust_sources(&Path::new(ROOT).join("src"))).unwrap_or_else(|e| panic!("{e}"))
+    read_gate(&config_sources(), &rust_sources(&Path::new(ROOT).join("src"))).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn env_name(input: &str) -> String {
@@ -394,7 +400,7 @@ fn the_gate_facts_are_read_from_the_sources() {
 
 #[test]
 fn a_new_config_field_or_output_is_noticed() {
-    let config_rs = read("src/config/mod.rs");
+    let config_rs = config_sources();
     let grown = config_rs.replacen("struct RawConfig {\n", "struct RawConfig {\n    colour: Option<String>,\n", 1);
     let mut sources = rust_sources(&Path::new(ROOT).join("src"));
     sources.push(("src/extra.rs".to_string(), "fn f() { values.push((\"digest\", x)); }".to_string()));

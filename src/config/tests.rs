@@ -1,5 +1,6 @@
 //! The configuration's rules, one test per rule.
 
+use super::values::boolean;
 use super::*;
 
 const ID: &str = "123e4567-e89b-12d3-a456-426614174000";

@@ -3,11 +3,13 @@
 //! printed once each, in phase groups, up to a cap.
 
 mod place;
+mod reader;
 mod sizing;
 
 use std::collections::VecDeque;
 
 pub use place::{Fingerprinter, MAX_LIMIT, Marker, Placement, Read, Tail};
+pub use reader::{MAX_REREADS, Placed, Reader, Step};
 pub use sizing::{BASE_LIMIT, Sizing};
 
 use crate::ci::Console;
@@ -23,154 +25,6 @@ pub const FAILURE_TAIL_LINES: usize = 30;
 pub struct LogWindow {
     pub entries: Vec<String>,
     pub bytes: usize,
-}
-
-/// What to print of a window: its entries from `from` on, after `marker` if any.
-#[derive(Debug)]
-pub struct Placed {
-    pub entries: Vec<String>,
-    pub from: usize,
-    pub marker: Option<Marker>,
-    /// The window was one in hand, not the answer just read.
-    pub held: bool,
-}
-
-/// What to do after an answer.
-#[derive(Debug)]
-pub enum Step {
-    /// Read again at once, with [`Reader::limit`]: the window did not tell where it belongs.
-    ReadAgain,
-    /// Print this. `failure`: a re-read failed, so the window in hand was placed as it was.
-    Print { placed: Placed, failure: Option<FetchError> },
-    /// Nothing could be read.
-    Failed(FetchError),
-}
-
-/// The most re-reads after one read: enough to grow to the largest window and then to search
-/// (halving) for the largest one under the body cap.
-pub const MAX_REREADS: usize = 16;
-
-/// Placing answers: the printed tail, window sizes, and a window held while a larger one is read.
-pub struct Reader {
-    tail: Tail,
-    sizing: Sizing,
-    limit: usize,
-    held: Option<(LogWindow, Read)>,
-    /// While a window is held: the smallest limit whose answer was over the body cap. The
-    /// re-reads then search between the two, so that one entry too large to read (or a few)
-    /// costs only the lines no readable window holds.
-    over: Option<usize>,
-    /// Re-reads since the last placed (or failed) read.
-    rereads: usize,
-    /// A re-read failed while a window was in hand: it waits for the next read (most failures
-    /// pass), and is placed as it is if that one fails too, or at the end.
-    held_failed: bool,
-}
-
-impl Reader {
-    pub fn new(tail: Tail) -> Self {
-        let sizing = Sizing::default();
-        Reader { limit: sizing.base(&tail), tail, sizing, held: None, over: None, rereads: 0, held_failed: false }
-    }
-
-    /// The `limit` for the next request.
-    pub fn limit(&self) -> usize {
-        self.limit
-    }
-
-    /// How many entries a usual read holds now, sized in bytes from the lines seen.
-    pub fn usual_window(&self) -> usize {
-        self.sizing.base(&self.tail)
-    }
-
-    pub fn answer(&mut self, answer: Result<LogWindow, FetchError>) -> Step {
-        let asked = self.limit;
-        match answer {
-            Ok(window) => {
-                if std::mem::take(&mut self.held_failed)
-                    && let Some((held, held_read)) = self.held.take()
-                    && !place::contains(
-                        &self.tail.fingerprints(&window.entries),
-                        &self.tail.fingerprints(&held.entries),
-                    )
-                {
-                    // The log changed past the window in hand (it started over, say): that one
-                    // is placed as it is, and the next read finds what follows.
-                    (self.over, self.rereads) = (None, 0);
-                    return self.place(held, Read { can_grow: false, ..held_read }, None, true);
-                }
-                let mut read = self.sizing.read(&self.tail, asked, &window.entries, window.bytes);
-                if let Some(over) = self.over {
-                    // What is too large is known: larger, but below that.
-                    read.can_grow = window.entries.len() == asked && asked + 1 < over;
-                }
-                read.can_grow &= self.rereads < MAX_REREADS;
-                self.place(window, read, None, false)
-            }
-            Err(e) => {
-                if matches!(e, FetchError::TooLarge) {
-                    self.sizing.too_large(asked);
-                    // A larger window over the cap: one between it and the window in hand.
-                    if let Some(have) = self.held.as_ref().map(|(w, _)| w.entries.len())
-                        && asked > have + 1
-                        && self.rereads < MAX_REREADS
-                    {
-                        self.over = Some(asked);
-                        self.rereads += 1;
-                        self.limit = have + (asked - have) / 2;
-                        return Step::ReadAgain;
-                    }
-                }
-                if self.held.is_some() && !self.held_failed && !matches!(e, FetchError::TooLarge) {
-                    // The next read asks for the same larger window again.
-                    self.held_failed = true;
-                    return Step::Failed(e);
-                }
-                (self.over, self.rereads, self.held_failed) = (None, 0, false);
-                self.limit = self.sizing.base(&self.tail);
-                match self.held.take() {
-                    // Never drop what is in hand: placed as it is, the gap marked.
-                    Some((window, read)) => self.place(window, Read { can_grow: false, ..read }, Some(e), true),
-                    None => Step::Failed(e),
-                }
-            }
-        }
-    }
-
-    /// The window still in hand at the end, placed as it is.
-    pub fn flush(&mut self) -> Option<Step> {
-        let (window, read) = self.held.take()?;
-        (self.over, self.rereads, self.held_failed) = (None, 0, false);
-        Some(self.place(window, Read { can_grow: false, ..read }, None, true))
-    }
-
-    fn place(&mut self, window: LogWindow, read: Read, failure: Option<FetchError>, held: bool) -> Step {
-        let marks = self.tail.fingerprints(&window.entries);
-        match self.tail.place(&window.entries, &marks, read) {
-            Placement::Grow => {
-                self.limit = match self.over {
-                    Some(over) => read.asked + (over - read.asked) / 2,
-                    None => self.sizing.grown(&self.tail, read.asked, &window.entries, window.bytes),
-                };
-                self.rereads += 1;
-                self.held = Some((window, read));
-                Step::ReadAgain
-            }
-            Placement::From { from, marker, whole } => {
-                (self.held, self.over, self.rereads) = (None, None, 0);
-                // Shorter than asked, placed by its content, and starting after the first entry
-                // printed: not the whole log, so the endpoint caps its answers.
-                if window.entries.len() < read.asked && !whole && marker.is_none() && from < self.tail.len() {
-                    self.sizing.capped_at(window.entries.len());
-                }
-                self.tail.commit(&window.entries, &marks, from, marker);
-                let new = window.entries.len() - from;
-                self.sizing.observe(&window.entries[from..]);
-                self.limit = self.sizing.next(&self.tail, read.asked, new);
-                Step::Print { placed: Placed { entries: window.entries, from, marker, held }, failure }
-            }
-        }
-    }
 }
 
 /// Kinds of logs failure, each told once.

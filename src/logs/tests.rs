@@ -380,36 +380,3 @@ fn each_class_of_endpoint_is_placed_as_the_evidence_says() {
         ]
     );
 }
-
-#[test]
-fn an_entry_over_the_body_cap_costs_only_itself() {
-    // The reads search between the window in hand and the one over the cap for the largest
-    // window that can be read: all of the log after the huge entry.
-    let answer = |log: &[String], limit: usize| {
-        let tail = &log[log.len().saturating_sub(limit)..];
-        let bytes = tail.iter().map(|e| e.len() + 3).sum::<usize>() + 10;
-        if bytes > MAX_BODY_BYTES {
-            return Err(FetchError::TooLarge);
-        }
-        Ok(LogWindow { entries: tail.to_vec(), bytes })
-    };
-    let mut reader = Reader::new(Tail::new(MAX_LIMIT, Fingerprinter::with_seeds(1, 2)));
-    let mut log: Vec<String> = (0..100).map(|i| format!("line {i}")).collect();
-    assert!(matches!(reader.answer(answer(&log, reader.limit())), Step::Print { .. }));
-    log.push("z".repeat(9 << 20));
-    log.extend((101..3000).map(|i| format!("line {i}")));
-    for _ in 0..=MAX_REREADS {
-        match reader.answer(answer(&log, reader.limit())) {
-            Step::ReadAgain => {}
-            Step::Print { placed, failure } => {
-                // The search ends on the answer over the cap just past the window in hand.
-                assert!(matches!(failure, Some(FetchError::TooLarge)), "{failure:?}");
-                assert_eq!(placed.marker, Some(Marker::Missing), "the huge entry is not shown");
-                assert!(placed.entries[placed.from..] == log[101..], "every line after it is");
-                return;
-            }
-            Step::Failed(e) => panic!("{e:?}"),
-        }
-    }
-    panic!("more than {MAX_REREADS} re-reads");
-}
