@@ -176,13 +176,20 @@ mod tests {
         range.map(|i| format!("line {i}")).collect()
     }
 
-    #[test]
-    fn a_window_in_hand_waits_out_one_failed_re_read() {
+    /// 2000 lines at once: the first window does not tell where it belongs, and the larger
+    /// re-read fails; the reader holds the first window (the log's last 500 lines).
+    fn holding_after_a_failed_re_read() -> (Vec<String>, Reader) {
         let log = lines(0..2000);
         let mut reader = reader();
         assert!(matches!(reader.answer(answer(&log, reader.limit())), Step::ReadAgain));
         let failure = FetchError::Transient { reason: "HTTP 502".into(), retry_after: None };
         assert!(matches!(reader.answer(Err(failure)), Step::Failed(_)), "the window in hand waits");
+        (log, reader)
+    }
+
+    #[test]
+    fn a_window_in_hand_waits_out_one_failed_re_read() {
+        let (log, mut reader) = holding_after_a_failed_re_read();
         for _ in 0..MAX_REREADS {
             match reader.answer(answer(&log, reader.limit())) {
                 Step::ReadAgain => {}
@@ -199,11 +206,7 @@ mod tests {
 
     #[test]
     fn a_window_in_hand_is_placed_when_the_log_moves_past_it() {
-        let log = lines(0..2000);
-        let mut reader = reader();
-        assert!(matches!(reader.answer(answer(&log, reader.limit())), Step::ReadAgain));
-        let failure = FetchError::Transient { reason: "HTTP 502".into(), retry_after: None };
-        assert!(matches!(reader.answer(Err(failure)), Step::Failed(_)));
+        let (log, mut reader) = holding_after_a_failed_re_read();
         // The log started over: the answer no longer holds the window in hand.
         match reader.answer(answer(&lines(5000..5010), reader.limit())) {
             Step::Print { placed, .. } => {
@@ -218,11 +221,7 @@ mod tests {
 
     #[test]
     fn a_window_still_in_hand_at_the_end_is_placed() {
-        let log = lines(0..2000);
-        let mut reader = reader();
-        assert!(matches!(reader.answer(answer(&log, reader.limit())), Step::ReadAgain));
-        let failure = FetchError::Transient { reason: "HTTP 502".into(), retry_after: None };
-        assert!(matches!(reader.answer(Err(failure)), Step::Failed(_)));
+        let (log, mut reader) = holding_after_a_failed_re_read();
         match reader.flush() {
             Some(Step::Print { placed, .. }) => assert!(placed.held && placed.entries[placed.from..] == log[1500..]),
             other => panic!("{other:?}"),
