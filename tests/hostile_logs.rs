@@ -520,19 +520,26 @@ fn retry_after_on_the_logs_endpoint_holds_off_every_log_read_within_the_wait() {
     assert!(run.stdout.contains("the final read of the log did not complete"), "{}", run.stdout);
 }
 
-#[test]
-fn a_larger_re_read_that_fails_once_is_made_again_and_loses_no_line() {
-    // 2000 lines at once: the first read (500) does not tell where it belongs; the larger
-    // re-read meets a 502, and the window in hand waits for the next read instead of being
-    // printed with the lines before it marked as missing.
-    let all = numbered("retried", 0..2_000);
+/// 2000 lines at once, so the first read (500) does not tell where it belongs and the gate
+/// reads a larger window: that re-read, the second log request, meets `fault`.
+fn a_burst_whose_re_read_meets(prefix: &str, fault: FaultKind) -> (Vec<String>, FakeApi) {
+    let all = numbered(prefix, 0..2_000);
     let build = bursts(&all, &[(0, 2_000)], 1_200);
     let api = FakeApi::start(
         Scenario::new()
             .pipecat(build)
             .fault(Fault::new(Route::Logs, FaultKind::Delay(ms(0))))
-            .fault(Fault::new(Route::Logs, FaultKind::status(502))),
+            .fault(Fault::new(Route::Logs, fault)),
     );
+    (all, api)
+}
+
+#[test]
+fn a_larger_re_read_that_fails_once_is_made_again_and_loses_no_line() {
+    // 2000 lines at once: the first read (500) does not tell where it belongs; the larger
+    // re-read meets a 502, and the window in hand waits for the next read instead of being
+    // printed with the lines before it marked as missing.
+    let (all, api) = a_burst_whose_re_read_meets("retried", FaultKind::status(502));
     let run = gate(&api, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let s = check_stream(&all, &run.stdout);
@@ -544,14 +551,7 @@ fn a_larger_re_read_that_fails_once_is_made_again_and_loses_no_line() {
 fn retry_after_on_a_larger_re_read_holds_off_the_log_too() {
     // 2000 lines at once: the first read (500) does not tell where it belongs, so the gate
     // reads a larger window; that read is the one refused.
-    let all = numbered("polite", 0..2_000);
-    let build = bursts(&all, &[(0, 2_000)], 1_200);
-    let api = FakeApi::start(
-        Scenario::new()
-            .pipecat(build)
-            .fault(Fault::new(Route::Logs, FaultKind::Delay(ms(0))))
-            .fault(Fault::new(Route::Logs, FaultKind::retry_after(429, "60"))),
-    );
+    let (all, api) = a_burst_whose_re_read_meets("polite", FaultKind::retry_after(429, "60"));
     let run = gate(&api, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let reads = log_reads(&api);
