@@ -172,7 +172,7 @@ impl<'a, P: Provider> Wait<'a, P> {
         let now = self.now();
         let url = self.known.last.as_ref().and_then(|s| s.logs_url.clone());
         let (Some(answer), Some(stream)) = (answer, self.logs.as_mut()) else {
-            let usual_window = crate::logs::BASE_LIMIT;
+            let usual_window = self.logs.as_ref().map_or(crate::logs::BASE_LIMIT, LogStream::usual_window);
             self.planner.logs_read(now, LogsRead { new_entries: 0, failed: false, retry_after: None, usual_window });
             return false;
         };
@@ -191,7 +191,7 @@ impl<'a, P: Provider> Wait<'a, P> {
             let url = self.known.last.as_ref().and_then(|s| s.logs_url.clone());
             stream.end(self.console, url.as_deref());
             if stop.log_read_missed {
-                stream.end_unread(self.console, url.as_deref());
+                crate::logs::final_read_missed(self.console, url.as_deref());
             }
         }
         self.known.log_tail = self.logs.as_ref().map(LogStream::recent).unwrap_or_default();

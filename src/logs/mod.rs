@@ -8,21 +8,22 @@ mod sizing;
 
 use std::collections::VecDeque;
 
+// The placement is public for the alignment benchmark; the rest is the crate's own.
 pub use place::{Fingerprinter, MAX_LIMIT, Marker, Placement, Read, Tail};
-pub use reader::{MAX_REREADS, Placed, Reader, Step};
-pub use sizing::{BASE_LIMIT, Sizing};
+pub(crate) use reader::{Placed, Reader, Step};
+pub(crate) use sizing::BASE_LIMIT;
 
 use crate::ci::Console;
 use crate::http::FetchError;
 use crate::text::{MAX_LINE_BYTES, cut};
 
 /// Lines repeated outside any group when a build fails.
-pub const FAILURE_TAIL_LINES: usize = 30;
+pub(crate) const FAILURE_TAIL_LINES: usize = 30;
 
 /// One answer of the logs endpoint: its entries (an entry may hold several lines) and the size
 /// of the answer's body, which sizes the next windows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LogWindow {
+pub(crate) struct LogWindow {
     pub entries: Vec<String>,
     pub bytes: usize,
 }
@@ -49,13 +50,13 @@ impl FailureKind {
 
 /// The most lines to stream, and what set it (named when the cap is reached).
 #[derive(Clone, Copy, Debug)]
-pub struct LineCap {
+pub(crate) struct LineCap {
     pub lines: usize,
     pub set_by: &'static str,
 }
 
 /// Streams one build's log into the console across reads.
-pub struct LogStream {
+pub(crate) struct LogStream {
     reader: Reader,
     group: String,
     printed: usize,
@@ -68,7 +69,7 @@ pub struct LogStream {
 
 /// What one answer left to do.
 #[derive(Debug, PartialEq, Eq)]
-pub enum AfterAnswer {
+pub(crate) enum AfterAnswer {
     /// Read again at once (a larger window).
     ReadAgain,
     /// Done: this many entries were new. `failed`: the read failed and `retry_after` says when
@@ -121,7 +122,7 @@ impl LogStream {
         }
     }
 
-    /// At the end: a window still in hand (its re-read failed) is placed and shown.
+    /// At the end: a window still in hand (its re-reads failed or were cut off) is placed and shown.
     pub fn end(&mut self, console: &mut Console, logs_url: Option<&str>) {
         if let Some(Step::Print { placed, failure }) = self.reader.flush() {
             self.show(&placed, failure.as_ref(), console, logs_url);
@@ -135,6 +136,9 @@ impl LogStream {
         console: &mut Console,
         logs_url: Option<&str>,
     ) -> AfterAnswer {
+        if placed.held {
+            tracing::debug!(entries = placed.entries.len(), "the window in hand is placed as it is");
+        }
         match failure {
             Some(e) => self.failed(console, e),
             None => self.recovered(console),
@@ -147,14 +151,6 @@ impl LogStream {
         // A re-read refused with `Retry-After` holds off the next read as any refusal does.
         let retry_after = failure.and_then(retry_after_of);
         AfterAnswer::Done { new_entries, failed: failure.is_some(), retry_after }
-    }
-
-    /// The final read did not complete: the last lines may not have been shown.
-    pub fn end_unread(&mut self, console: &mut Console, logs_url: Option<&str>) {
-        console.warning(&format!(
-            "the last build log lines may not have been shown here: the final read of the log did not complete{}",
-            where_to(logs_url)
-        ));
     }
 
     fn failed(&mut self, console: &mut Console, e: &FetchError) {
@@ -214,6 +210,14 @@ fn retry_after_of(e: &FetchError) -> Option<std::time::Duration> {
     }
 }
 
+/// The final read did not complete: the last lines may not have been shown.
+pub(crate) fn final_read_missed(console: &mut Console, logs_url: Option<&str>) {
+    console.warning(&format!(
+        "the last build log lines may not have been shown here: the final read of the log did not complete{}",
+        where_to(logs_url)
+    ));
+}
+
 fn where_to(logs_url: Option<&str>) -> String {
     logs_url.map(|u| format!("; the full log is at {u}")).unwrap_or_default()
 }
@@ -242,7 +246,7 @@ fn marker_text(marker: Marker, nothing_printed: bool, logs_url: Option<&str>) ->
 }
 
 /// `Entering phase: BUILD` (the API docs) and `Entering phase BUILD` (`CodeBuild`) start a phase.
-pub fn phase_of(line: &str) -> Option<&str> {
+pub(crate) fn phase_of(line: &str) -> Option<&str> {
     let at = line.find("Entering phase")?;
     let rest = &line[at + "Entering phase".len()..];
     let rest = rest.strip_prefix(':').unwrap_or(rest);

@@ -13,7 +13,7 @@ pub struct Placed {
     pub entries: Vec<String>,
     pub from: usize,
     pub marker: Option<Marker>,
-    /// The window was one in hand, not the answer just read.
+    /// The window was one in hand, not the answer just read (what the property test follows).
     pub held: bool,
 }
 
@@ -22,15 +22,18 @@ pub struct Placed {
 pub enum Step {
     /// Read again at once, with [`Reader::limit`]: the window did not tell where it belongs.
     ReadAgain,
-    /// Print this. `failure`: a re-read failed, so the window in hand was placed as it was.
+    /// Print this. `failure`: why the window in hand was placed as it was, when a read failed
+    /// (a re-read failed twice, the stream ended after a failed one, or no window under the body
+    /// cap holds more).
     Print { placed: Placed, failure: Option<FetchError> },
     /// Nothing could be read.
     Failed(FetchError),
 }
 
-/// The most re-reads after one read: enough to grow to the largest window and then to search
-/// (halving) for the largest one under the body cap.
-pub const MAX_REREADS: usize = 16;
+/// The most re-reads after one read: enough to grow to the largest window (500 to 10 000 by
+/// fourfold steps: 3) and then to search, halving, for the largest one under the body cap
+/// (`ceil(log2(10 000))` = 14), with room to spare.
+pub const MAX_REREADS: usize = 20;
 
 /// Placing answers: the printed tail, window sizes, and a window held while a larger one is read.
 pub struct Reader {
@@ -46,13 +49,13 @@ pub struct Reader {
     rereads: usize,
     /// A re-read failed while a window was in hand: it waits for the next read (most failures
     /// pass), and is placed as it is if that one fails too, or at the end.
-    held_failed: bool,
+    held_failure: Option<FetchError>,
 }
 
 impl Reader {
     pub fn new(tail: Tail) -> Self {
         let sizing = Sizing::default();
-        Reader { limit: sizing.base(&tail), tail, sizing, held: None, over: None, rereads: 0, held_failed: false }
+        Reader { limit: sizing.base(&tail), tail, sizing, held: None, over: None, rereads: 0, held_failure: None }
     }
 
     /// The `limit` for the next request.
@@ -69,14 +72,16 @@ impl Reader {
         let asked = self.limit;
         match answer {
             Ok(window) => {
-                if std::mem::take(&mut self.held_failed)
+                // After a failed re-read, this answer replaces the window in hand when it holds
+                // it; otherwise the log changed past it (it started over, say): the window in
+                // hand is placed as it is, and the next read, as large, finds what follows.
+                if self.held_failure.take().is_some()
                     && let Some((held, held_read)) = self.held.take()
                     && !contains(&self.tail.fingerprints(&window.entries), &self.tail.fingerprints(&held.entries))
                 {
-                    // The log changed past the window in hand (it started over, say): that one
-                    // is placed as it is, and the next read finds what follows.
-                    (self.over, self.rereads) = (None, 0);
-                    return self.place(held, Read { can_grow: false, ..held_read }, None, true);
+                    let step = self.place_as_is(held, held_read, None);
+                    self.limit = asked;
+                    return step;
                 }
                 let mut read = self.sizing.read(&self.tail, asked, &window.entries, window.bytes);
                 if let Some(over) = self.over {
@@ -100,27 +105,33 @@ impl Reader {
                         return Step::ReadAgain;
                     }
                 }
-                if self.held.is_some() && !self.held_failed && !matches!(e, FetchError::TooLarge) {
+                if self.held.is_some() && self.held_failure.is_none() && !matches!(e, FetchError::TooLarge) {
                     // The next read asks for the same larger window again.
-                    self.held_failed = true;
+                    self.held_failure = Some(e.clone());
                     return Step::Failed(e);
                 }
-                (self.over, self.rereads, self.held_failed) = (None, 0, false);
+                self.held_failure = None;
                 self.limit = self.sizing.base(&self.tail);
-                match self.held.take() {
-                    // Never drop what is in hand: placed as it is, the gap marked.
-                    Some((window, read)) => self.place(window, Read { can_grow: false, ..read }, Some(e), true),
-                    None => Step::Failed(e),
+                // Never drop what is in hand: placed as it is, the gap marked.
+                if let Some((window, read)) = self.held.take() {
+                    return self.place_as_is(window, read, Some(e));
                 }
+                (self.over, self.rereads) = (None, 0);
+                Step::Failed(e)
             }
         }
     }
 
-    /// The window still in hand at the end, placed as it is.
+    /// The window still in hand at the end (its re-reads failed or were cut off), placed as it is.
     pub fn flush(&mut self) -> Option<Step> {
         let (window, read) = self.held.take()?;
-        (self.over, self.rereads, self.held_failed) = (None, 0, false);
-        Some(self.place(window, Read { can_grow: false, ..read }, None, true))
+        let failure = self.held_failure.take();
+        Some(self.place_as_is(window, read, failure))
+    }
+
+    /// Places a window held in hand with no larger one to come: by its content, or under a marker.
+    fn place_as_is(&mut self, window: LogWindow, read: Read, failure: Option<FetchError>) -> Step {
+        self.place(window, Read { can_grow: false, ..read }, failure, true)
     }
 
     fn place(&mut self, window: LogWindow, read: Read, failure: Option<FetchError>, held: bool) -> Step {
@@ -217,6 +228,16 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(reader.flush().is_none(), "nothing is left in hand");
+        assert_eq!(reader.limit(), 2000, "the next read is as large as the one that failed");
+        // The next read finds what follows, after a marker: it is nowhere in what was printed.
+        let after = lines(5000..5010);
+        match reader.answer(answer(&after, reader.limit())) {
+            Step::Print { placed, failure: None } => {
+                assert!(!placed.held && placed.marker.is_some(), "{placed:?}");
+                assert_eq!(placed.entries[placed.from..], after[..]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -68,7 +68,8 @@ impl Sizing {
             return (*self, InHand::default());
         }
         let entry_bytes = window.iter().map(|e| e.len() + ENTRY_OVERHEAD).sum::<usize>().max(bytes);
-        let fresh_bytes = entry_bytes / window.len();
+        // Bytes of text per entry, as `observe` counts them; the overhead is added where sized.
+        let fresh_bytes = (entry_bytes / window.len()).saturating_sub(ENTRY_OVERHEAD);
         // A ceiling learned from an earlier answer over the cap does not bound the window: its
         // bytes are estimated from the one in hand, and the reader searches below one found
         // too large.

@@ -8,6 +8,7 @@
 //! `BUILDGATE_PROPERTY_CASES=30000 cargo test --release --lib logs::tests` runs a longer search
 //! (30 000 cases: about three minutes).
 
+use super::reader::MAX_REREADS;
 use super::*;
 use crate::http::MAX_BODY_BYTES;
 

@@ -94,7 +94,7 @@ mod tests {
         let mut flow = Cadence::new(s(60));
         flow.read(s(1), 10, 100);
         flow.read(s(11), 200, 100);
-        assert!(flow.due(s(13), s(3)), "20 entries/s for 5 s fill a window of 100");
+        assert!(flow.due(s(13), s(4)), "20 entries/s for 6 s fill a window of 100");
         flow.read(s(14), 60, BASE_LIMIT);
         assert!(!flow.due(s(16), s(3)), "the same flow of short lines is far from a window of 500");
     }
