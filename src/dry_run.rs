@@ -30,16 +30,19 @@ fn rows(config: &Config, urls: &[String]) -> Vec<(&'static str, String)> {
         (None, Format::Github) => "printed on stdout as name=value lines (GITHUB_OUTPUT is not set)".to_string(),
         (None, _) => "printed on stdout as name=value lines".to_string(),
     };
+    let max = config.poll_max_interval;
+    let every = duration::format(max.min(config.log_interval));
     let logs = if config.logs {
         format!(
-            "streamed, at most {} lines; read at least every {}, on every poll while lines come fast, and once at \
-             the end",
+            "streamed, at most {} lines; read every {every} or sooner (a line waits no longer), every {} in the \
+             build's last phases and around its likely end, more often while lines come fast, and once at the end",
             config.max_log_lines,
-            duration::format(config.log_interval)
+            duration::format(max.min(config.log_interval) / 2)
         )
     } else {
         "off".into()
     };
+    let guided = guidance(config);
     let mut rows = vec![("provider", config.provider.name().to_string()), ("wait on", target)];
     for (i, url) in urls.iter().enumerate() {
         let url = if config.logs || !url.contains("/logs") { url } else { continue };
@@ -51,6 +54,7 @@ fn rows(config: &Config, urls: &[String]) -> Vec<(&'static str, String)> {
         ("request timeout", duration::format(config.request_timeout)),
         ("poll schedule", format!("{}, ... (each up to 20% shorter: jitter)", delays.join(", "))),
         ("build logs", logs),
+        ("guided by", guided),
         ("format", config.format.name().to_string()),
         ("outputs", outputs),
     ]);
@@ -62,4 +66,26 @@ fn rows(config: &Config, urls: &[String]) -> Vec<(&'static str, String)> {
         rows.push(("step summary", format!("appended to {} ({can})", summary.display())));
     }
     rows
+}
+
+/// What guides the polling, in the dry run's words.
+fn guidance(config: &Config) -> String {
+    let (max, first) = (config.poll_max_interval, config.poll_interval);
+    match config.provider {
+        crate::provider::ProviderKind::Prime => {
+            "the plain backoff above: Prime's API gives no build log and no list of earlier builds".to_string()
+        }
+        crate::provider::ProviderKind::Pipecat if !config.logs => {
+            "the plain backoff above (the build log, which would guide it, is off)".to_string()
+        }
+        crate::provider::ProviderKind::Pipecat => format!(
+            "one list of recent successful builds (same region; the same Dockerfile when 3 or more) places the \
+             likely end; the status keeps the backoff until the log tells the build's phases, then is read every \
+             {} while lines flow, at once when the log goes quiet, and every {} (backing off) once the final \
+             phase shows; never more than {} apart otherwise",
+            duration::format(config.log_interval.saturating_mul(2)),
+            duration::format(first / 2),
+            duration::format(max.saturating_mul(2)),
+        ),
+    }
 }

@@ -9,6 +9,8 @@ use reqwest::header::{AUTHORIZATION, DATE, HeaderMap, HeaderValue, LOCATION, RET
 use reqwest::{Client, Url, redirect};
 use tokio::time::Instant;
 
+use crate::clock::{Reading, unix_ms};
+
 /// More than this (after decoding) is not a build status: the answer is unreadable.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// A longer `Retry-After` is read as this; the deadline cuts any wait anyway.
@@ -59,6 +61,8 @@ impl Deadline {
 pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
+    /// What the answer's `Date` header tells of the server's clock.
+    pub clock: Option<Reading>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,7 +170,9 @@ impl Http {
         let timeout = end.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
         tracing::debug!(%url, "GET");
         let request = self.client.get(url).header(AUTHORIZATION, self.auth.clone()).timeout(timeout).send();
+        let sent = SystemTime::now();
         let mut response = request.await.map_err(|e| transport_error(&e))?;
+        let clock = server_clock(response.headers(), sent);
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers(), SystemTime::now());
         if response.status().is_redirection() {
@@ -184,8 +190,13 @@ impl Http {
         if status == 408 || status == 429 || (500..=599).contains(&status) {
             return Err(FetchError::Transient { reason: format!("HTTP {status}{}", excerpt(&body)), retry_after });
         }
-        Ok(Answer { status, body })
+        Ok(Answer { status, body, clock })
     }
+}
+
+fn server_clock(headers: &HeaderMap, sent: SystemTime) -> Option<Reading> {
+    let date = httpdate::parse_http_date(headers.get(DATE)?.to_str().ok()?).ok()?;
+    Some(Reading { date_ms: unix_ms(date), sent_ms: unix_ms(sent), received_ms: unix_ms(SystemTime::now()) })
 }
 
 /// A client for `http://` only: it must start on a machine without any CA store, so it trusts

@@ -4,16 +4,20 @@
 // Outside the crate only `run` and its types are used (and, by the benchmarks and the help
 // page's test, the log placement and the variable table); everything else is the crate's own.
 mod ci;
+mod clock;
 mod config;
 mod dry_run;
 mod duration;
 pub mod env;
 mod error;
+mod history;
 mod http;
 pub mod logs;
 mod outcome;
+mod phases;
 mod pipe;
-mod planner;
+pub mod planner;
+mod progress;
 mod provider;
 mod signals;
 mod text;
@@ -200,6 +204,7 @@ impl Waiting<'_> {
             logs: config.log_stream(),
             started: self.started,
             request_timeout: config.request_timeout,
+            progress: progress::Progress::new(std::time::SystemTime::now() - self.started.elapsed()),
         };
         tokio::select! {
             result = wait.run() => result,

@@ -15,16 +15,19 @@ use crate::error::Failure;
 use crate::http::{Deadline, FetchError};
 use crate::logs::{AfterAnswer, LogStream, LogWindow};
 use crate::outcome::{Known, Recorder};
-use crate::planner::{self, Failed, LogsRead, Planner, Retry, Stop};
-use crate::provider::{BuildState, Found, Part, Provider, Snapshot, Target};
+use crate::planner::{self, Failed, LogsRead, Planner, Retry, Stage, Stop};
+use crate::progress::Progress;
+use crate::provider::{BuildState, Found, History, Like, Part, Provider, Snapshot, Target};
 
 /// Parts are listed one line each up to this many; beyond, one line counts them by status.
 const LISTED_PARTS: usize = 20;
 
-type Pending<'a, T> = Option<Pin<Box<dyn Future<Output = T> + 'a>>>;
+type Pending<'a, T> = Option<Reading<'a, T>>;
+type Reading<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+type HistoryAnswer = Option<Result<History, FetchError>>;
 
 enum StatusAnswer {
-    Snapshot(Result<Snapshot, FetchError>),
+    Snapshot(Result<Box<Snapshot>, FetchError>),
     Search(Result<Option<Found>, FetchError>),
 }
 
@@ -39,6 +42,7 @@ pub struct Wait<'a, P> {
     pub logs: Option<LogStream>,
     pub started: Instant,
     pub request_timeout: Duration,
+    pub progress: Progress,
 }
 
 impl<'a, P: Provider> Wait<'a, P> {
@@ -63,13 +67,17 @@ impl<'a, P: Provider> Wait<'a, P> {
             self.recorder.build_found(&id)?;
         }
         let (mut status, mut logs): (Pending<'a, StatusAnswer>, Pending<'a, _>) = (None, None);
+        let mut history: Pending<'a, HistoryAnswer> = None;
         let mut logs_deadline = self.deadline(Duration::ZERO);
         let mut retry = RetryReport::default();
         let mut shown = Shown::default();
         loop {
             let actions = self.planner.next(self.now());
             if let Some(stop) = actions.stop {
-                return self.stopped(stop, retry);
+                return self.stopped(stop, retry, &shown);
+            }
+            if let Some(like) = shown.history_wanted.take() {
+                history = Some(self.read_history(like));
             }
             if actions.cancel_logs {
                 logs = None;
@@ -93,6 +101,10 @@ impl<'a, P: Provider> Wait<'a, P> {
                         logs = self.read_logs(logs_deadline);
                     }
                 }
+                answer = next(&mut history) => {
+                    history = None;
+                    self.on_history(answer);
+                }
                 () = sleep_until_or_never(wake) => {}
             }
         }
@@ -101,13 +113,42 @@ impl<'a, P: Provider> Wait<'a, P> {
     fn read_status(&self, deadline: Deadline) -> Pin<Box<dyn Future<Output = StatusAnswer> + 'a>> {
         let provider = self.provider;
         match (self.known.build_id.clone(), self.target) {
-            (Some(id), _) => Box::pin(async move { StatusAnswer::Snapshot(provider.snapshot(&id, deadline).await) }),
+            (Some(id), _) => {
+                Box::pin(async move { StatusAnswer::Snapshot(provider.snapshot(&id, deadline).await.map(Box::new)) })
+            }
             (None, Target::ContextHash { hash, region }) => Box::pin(async move {
                 StatusAnswer::Search(provider.find_by_context_hash(hash, region.as_deref(), deadline).await)
             }),
             (None, Target::BuildId(id)) => {
-                Box::pin(async move { StatusAnswer::Snapshot(provider.snapshot(id, deadline).await) })
+                Box::pin(async move { StatusAnswer::Snapshot(provider.snapshot(id, deadline).await.map(Box::new)) })
             }
+        }
+    }
+
+    /// One list request for earlier builds like this one, for the likely end.
+    fn read_history(&self, like: Like) -> Reading<'a, HistoryAnswer> {
+        let (provider, deadline) = (self.provider, self.deadline(self.planner.deadline()));
+        Box::pin(async move { provider.history(&like, deadline).await })
+    }
+
+    fn on_history(&mut self, answer: HistoryAnswer) {
+        match answer {
+            Some(Ok(history)) => {
+                if let Some(median) = history.median() {
+                    let like = if history.same_dockerfile { "of the same Dockerfile" } else { "in this region" };
+                    self.console.line(&format!(
+                        "Recent builds {like}: median {} of the last {}",
+                        duration::format(Duration::from_secs(median.as_secs())),
+                        history.durations.len()
+                    ));
+                }
+                if let Some(eta) = self.progress.history(history) {
+                    self.planner.eta(self.now(), eta);
+                }
+            }
+            // The history only guides the polling: without it the gate polls as without a log.
+            Some(Err(e)) => tracing::info!("recent builds could not be listed: {}", e.reason()),
+            None => {}
         }
     }
 
@@ -121,6 +162,13 @@ impl<'a, P: Provider> Wait<'a, P> {
         match answer {
             StatusAnswer::Snapshot(Ok(snapshot)) => {
                 retry.recovered(self.console);
+                if let Some(eta) = self.progress.observe(&snapshot) {
+                    self.planner.eta(now, eta);
+                }
+                if !shown.history_asked && !snapshot.state.is_terminal() {
+                    shown.history_asked = true;
+                    shown.history_wanted.clone_from(&snapshot.timing.like);
+                }
                 let changed = self.report_changes(&snapshot, shown);
                 let observed = match snapshot.state {
                     BuildState::Pending => planner::Seen::Pending { changed },
@@ -128,7 +176,7 @@ impl<'a, P: Provider> Wait<'a, P> {
                     _ => planner::Seen::Running { changed },
                 };
                 // Known before the logs are read, so a signal meanwhile still reports this status.
-                self.known.last = Some(snapshot);
+                self.known.last = Some(*snapshot);
                 self.planner.status_answered(now, observed);
             }
             StatusAnswer::Search(Ok(Some(found))) => {
@@ -171,43 +219,68 @@ impl<'a, P: Provider> Wait<'a, P> {
     fn on_logs(&mut self, answer: Option<Result<LogWindow, FetchError>>) -> bool {
         let now = self.now();
         let url = self.known.last.as_ref().and_then(|s| s.logs_url.clone());
+        let status = self.known.last.as_ref().map_or_else(|| "building".to_string(), |s| s.provider_status.clone());
+        let progress = &self.progress;
+        let phase_line = |phase: &str| progress.status_text(now, &status, Some(phase));
         let (Some(answer), Some(stream)) = (answer, self.logs.as_mut()) else {
             let usual_window = self.logs.as_ref().map_or(crate::logs::BASE_LIMIT, LogStream::usual_window);
-            self.planner.logs_read(now, LogsRead { new_entries: 0, failed: false, retry_after: None, usual_window });
+            let read =
+                LogsRead { new_entries: 0, failed: false, retry_after: None, usual_window, stage: Stage::Unknown };
+            self.planner.logs_read(now, read);
             return false;
         };
-        match stream.answer(answer, self.console, url.as_deref()) {
+        match stream.answer(answer, now, self.console, (url.as_deref(), &phase_line)) {
             AfterAnswer::ReadAgain => true,
             AfterAnswer::Done { new_entries, failed, retry_after } => {
-                let usual_window = stream.usual_window();
-                self.planner.logs_read(now, LogsRead { new_entries, failed, retry_after, usual_window });
+                let (usual_window, stage) = (stream.usual_window(), stream.phases().stage());
+                self.planner.logs_read(now, LogsRead { new_entries, failed, retry_after, usual_window, stage });
                 false
             }
         }
     }
 
-    fn stopped(&mut self, stop: Stop, retry: RetryReport) -> Result<Snapshot, Failure> {
+    fn stopped(&mut self, stop: Stop, retry: RetryReport, shown: &Shown) -> Result<Snapshot, Failure> {
         if let Some(stream) = self.logs.as_mut() {
             let url = self.known.last.as_ref().and_then(|s| s.logs_url.clone());
-            stream.end(self.console, url.as_deref());
+            let (now, progress) = (self.started.elapsed(), &self.progress);
+            let status = self.known.last.as_ref().map_or_else(|| "building".to_string(), |s| s.provider_status.clone());
+            stream.end(self.console, (url.as_deref(), &|phase: &str| progress.status_text(now, &status, Some(phase))));
             if stop.log_read_missed {
                 crate::logs::final_read_missed(self.console, url.as_deref());
             }
         }
+        // The build's end is told after its last log lines.
+        if let (Some(last), true) = (&self.known.last, stop.ended) {
+            let mut text = format!("status: {}", last.provider_status);
+            if let Some(ended) = self.progress.ended_text(last.duration_secs) {
+                text = format!("{text} · {ended}");
+            }
+            if shown.status.as_deref() != Some(last.provider_status.as_str()) {
+                self.console.status(self.now(), &text);
+            }
+        }
         self.known.log_tail = self.logs.as_ref().map(LogStream::recent).unwrap_or_default();
+        self.known.phases = self.logs.as_mut().map(LogStream::take_phases);
         match (&self.known.last, stop.ended) {
             (Some(last), true) => Ok(last.clone()),
             _ => Err(Failure::Deadline { last_error: retry.last_error }),
         }
     }
 
+    /// The phase the build log is in, when it tells.
+    fn log_phase(&self) -> Option<String> {
+        self.logs.as_ref()?.phases().current().map(str::to_string)
+    }
+
     /// Prints a status line for the build and for its parts that changed; says whether any did.
     fn report_changes(&mut self, snapshot: &Snapshot, seen: &mut Shown) -> bool {
         let elapsed = self.now();
         let mut changed = false;
-        if seen.status.as_deref() != Some(snapshot.provider_status.as_str()) {
-            let phase = snapshot.phase.map(|p| format!(" · {p}")).unwrap_or_default();
-            self.console.status(elapsed, &format!("status: {}{phase}", snapshot.provider_status));
+        // A terminal status is told when the wait stops, after the last log lines.
+        if seen.status.as_deref() != Some(snapshot.provider_status.as_str()) && !snapshot.state.is_terminal() {
+            let phase = snapshot.phase.map(str::to_string).or_else(|| self.log_phase());
+            let text = self.progress.status_text(elapsed, &snapshot.provider_status, phase.as_deref());
+            self.console.status(elapsed, &text);
             seen.status = Some(snapshot.provider_status.clone());
             changed = true;
         }
@@ -223,6 +296,9 @@ impl<'a, P: Provider> Wait<'a, P> {
 #[derive(Default)]
 struct Shown {
     status: Option<String>,
+    /// The list of earlier builds was asked for (once), and what it must match.
+    history_asked: bool,
+    history_wanted: Option<Like>,
     parts: HashMap<String, String>,
     counts: String,
     unknown: HashSet<String>,

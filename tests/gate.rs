@@ -249,7 +249,9 @@ fn the_dry_run_prints_the_plan_and_makes_no_request() {
         "poll schedule    10ms, 20ms, 40ms, 40ms".to_string(),
         format!("*** ({} characters) from BUILDGATE_API_KEY", DEFAULT_API_KEY.len()),
         "format           plain".to_string(),
-        "read at least every 10ms".to_string(),
+        "read every 10ms or sooner".to_string(),
+        format!("GET {url}/builds?status=success&region={{region}}&limit=50"),
+        "guided by        one list of recent successful builds".to_string(),
     ] {
         assert!(run.stdout.contains(&expected), "{expected:?} in\n{}", run.stdout);
     }

@@ -1,11 +1,13 @@
 //! The two APIs' routes: classifying a request and computing its normal (unfaulted) answer.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Map, Value, json};
 
 use crate::http::{Request, Response};
-use crate::scenario::{FieldOverride, LogEntry, LogText, PipecatBuild, PrimeArtifact, PrimeBuild, Route, Scenario};
+use crate::scenario::{
+    ClockSkew, FieldOverride, LogEntry, LogText, PipecatBuild, PrimeArtifact, PrimeBuild, Route, Scenario,
+};
 use crate::time;
 
 /// Gap between a build's creation and its start when `started_at` is not given.
@@ -49,11 +51,18 @@ impl Target {
     }
 }
 
+/// When one build's clock started: on the monotonic clock, and by the local wall clock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Started {
+    pub at: Instant,
+    pub wall: SystemTime,
+}
+
 /// When each build's clock started, parallel to the scenario's build lists.
 #[derive(Clone, Debug)]
 pub(crate) struct Clocks {
-    pub pipecat: Vec<Option<Instant>>,
-    pub prime: Vec<Option<Instant>>,
+    pub pipecat: Vec<Option<Started>>,
+    pub prime: Vec<Option<Started>>,
 }
 
 impl Clocks {
@@ -62,7 +71,7 @@ impl Clocks {
     }
 
     /// Starts the clock of the (already appeared) build `target` names, if not yet started.
-    pub fn touch(&mut self, scenario: &Scenario, target: &Target, since_start: Duration, now: Instant) {
+    pub fn touch(&mut self, scenario: &Scenario, target: &Target, since_start: Duration, now: Started) {
         let slot = match target {
             Target::GetBuild(id) | Target::Logs(id) => {
                 pipecat_index(scenario, id, since_start).map(|i| &mut self.pipecat[i])
@@ -89,7 +98,40 @@ pub(crate) struct View<'a> {
     pub scenario: &'a Scenario,
     pub clocks: &'a Clocks,
     pub start: Instant,
+    /// The server's start by the local wall clock.
+    pub start_wall: SystemTime,
     pub now: Instant,
+}
+
+/// The wall-clock frame a build's timestamps are written in.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Wall {
+    /// When the build's clock started by the local clock (see [`PipecatBuild::timestamps_on_clock`]).
+    pub origin: SystemTime,
+    pub skew: ClockSkew,
+}
+
+impl Wall {
+    /// Now, unskewed: the frame of answers that do not depend on it.
+    #[cfg(test)]
+    pub fn local() -> Wall {
+        Wall { origin: SystemTime::now(), skew: ClockSkew::NONE }
+    }
+
+    /// The instant `offset` after the origin, as the server's clock reads it.
+    fn at(&self, offset: Duration) -> SystemTime {
+        self.skew.apply(self.origin.checked_add(offset).unwrap_or(self.origin))
+    }
+
+    /// [`Wall::at`] written RFC 3339 with milliseconds.
+    fn stamp(&self, offset: Duration) -> String {
+        time::rfc3339_millis(self.at(offset))
+    }
+
+    /// A fixed timestamp string as this server writes it (moved by the skew).
+    fn fixed(&self, text: &str) -> String {
+        time::shift(text, self.skew)
+    }
 }
 
 impl View<'_> {
@@ -98,8 +140,19 @@ impl View<'_> {
     }
 
     /// Time on a clock, or `None` if it has not started.
-    fn on_clock(&self, started: Option<Instant>) -> Option<Duration> {
-        started.map(|at| self.now.saturating_duration_since(at))
+    fn on_clock(&self, started: Option<Started>) -> Option<Duration> {
+        started.map(|started| self.now.saturating_duration_since(started.at))
+    }
+
+    /// The frame of Pipecat build `index`'s timestamps: its clock's start, or before that the
+    /// server's start plus its `appear_at`.
+    fn pipecat_wall(&self, index: usize) -> Wall {
+        let build = &self.scenario.pipecat_builds[index];
+        let origin = self.clocks.pipecat[index].map_or_else(
+            || self.start_wall.checked_add(build.appear_at).unwrap_or(self.start_wall),
+            |started| started.wall,
+        );
+        Wall { origin, skew: self.scenario.clock_skew }
     }
 
     /// The normal answer to `req`.
@@ -128,19 +181,19 @@ impl View<'_> {
         }
     }
 
-    /// The appeared Pipecat build `id` and its clock, or the error answer.
-    fn find_pipecat(&self, id: &str) -> Result<(&PipecatBuild, Option<Duration>), Response> {
+    /// The appeared Pipecat build `id`, its clock and its timestamps' frame, or the error answer.
+    fn find_pipecat(&self, id: &str) -> Result<(&PipecatBuild, Option<Duration>, Wall), Response> {
         if !is_uuid(id) {
             return Err(pipecat_error(400, "Invalid build ID format", "INVALID_BUILD_ID"));
         }
         let index = pipecat_index(self.scenario, id, self.since_start())
             .ok_or_else(|| pipecat_error(404, "Build not found", "NOT_FOUND"))?;
-        Ok((&self.scenario.pipecat_builds[index], self.on_clock(self.clocks.pipecat[index])))
+        Ok((&self.scenario.pipecat_builds[index], self.on_clock(self.clocks.pipecat[index]), self.pipecat_wall(index)))
     }
 
     fn get_build(&self, id: &str) -> Response {
         match self.find_pipecat(id) {
-            Ok((build, clock)) => Response::json(200, &json!({ "build": pipecat_json(build, clock) })),
+            Ok((build, clock, wall)) => Response::json(200, &json!({ "build": pipecat_json(build, clock, &wall) })),
             Err(response) => response,
         }
     }
@@ -161,32 +214,37 @@ impl View<'_> {
         let filter = |name: &str| req.param(name).filter(|v| !v.is_empty());
         let (status, region, hash) = (filter("status"), filter("region"), filter("contextHash"));
         let since_start = self.since_start();
-        let mut matching: Vec<(&PipecatBuild, Option<Duration>)> = self
+        let mut matching: Vec<(&PipecatBuild, Option<Duration>, Wall, String)> = self
             .scenario
             .pipecat_builds
             .iter()
+            .enumerate()
             .zip(&self.clocks.pipecat)
-            .filter(|(build, _)| build.appear_at <= since_start)
-            .map(|(build, clock)| (build, self.on_clock(*clock)))
-            .filter(|(build, clock)| {
+            .filter(|((_, build), _)| build.appear_at <= since_start)
+            .map(|((index, build), clock)| {
+                let (clock, wall) = (self.on_clock(*clock), self.pipecat_wall(index));
+                (build, clock, wall, pipecat_times(build, clock, &wall).created)
+            })
+            .filter(|(build, clock, _, _)| {
                 status.as_deref().is_none_or(|s| pipecat_status(build, *clock) == s)
                     && region.as_deref().is_none_or(|r| build.region == r)
                     && hash.as_deref().is_none_or(|h| build.context_hash == h)
             })
             .collect();
-        matching.sort_by(|(a, _), (b, _)| b.created_at.cmp(&a.created_at));
+        // Newest first by `createdAt` as served (the fixed string, or the one on the clock).
+        matching.sort_by(|a, b| b.3.cmp(&a.3));
         let total = matching.len();
         let builds: Vec<Value> = matching
             .into_iter()
             .skip(usize::try_from(offset).unwrap_or(usize::MAX))
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
-            .map(|(build, clock)| pipecat_json(build, clock))
+            .map(|(build, clock, wall, _)| pipecat_json(build, clock, &wall))
             .collect();
         Response::json(200, &json!({ "builds": builds, "total": total, "limit": limit, "offset": offset }))
     }
 
     fn logs(&self, id: &str, req: &Request) -> Response {
-        let (build, clock) = match self.find_pipecat(id) {
+        let (build, clock, wall) = match self.find_pipecat(id) {
             Ok(found) => found,
             Err(response) => return response,
         };
@@ -209,6 +267,11 @@ impl View<'_> {
         let tail = &visible[visible.len().saturating_sub(limit)..];
         // Assembled as bytes: a raw entry need not be valid JSON, nor even UTF-8.
         let mut body = b"{\"logs\":[".to_vec();
+        // Where the entries' own times count from: the clock's start, or `createdAt`.
+        let base =
+            if build.on_clock { wall.origin } else { time::to_system_time(&build.created_at).unwrap_or(wall.origin) };
+        let entry_time = |at: Duration| Wall { origin: base, skew: wall.skew }.at(at);
+        let mut container;
         for (i, entry) in tail.iter().enumerate() {
             if i > 0 {
                 body.push(b',');
@@ -222,10 +285,19 @@ impl View<'_> {
                 LogText::Growing(steps) => {
                     steps.iter().rfind(|(at, _)| *at <= now).map_or("", |(_, text)| text.as_str())
                 }
+                LogText::Container(text) => {
+                    container = format!("[Container] {} {text}", time::codebuild_stamp(entry_time(entry.at)));
+                    container.as_str()
+                }
             };
             let value = if build.log_objects {
-                let timestamp =
-                    time::add(&build.created_at, entry.at, true).unwrap_or_else(|| build.created_at.clone());
+                let timestamp = if build.on_clock {
+                    time::rfc3339_millis(entry_time(entry.at))
+                } else {
+                    wall.fixed(
+                        &time::add(&build.created_at, entry.at, true).unwrap_or_else(|| build.created_at.clone()),
+                    )
+                };
                 json!({ "message": line, "timestamp": timestamp })
             } else {
                 json!(line)
@@ -240,7 +312,11 @@ impl View<'_> {
         match prime_index(self.scenario, id, self.since_start()) {
             Some(index) => Response::json(
                 200,
-                &prime_json(&self.scenario.prime_builds[index], self.on_clock(self.clocks.prime[index])),
+                &prime_json(
+                    &self.scenario.prime_builds[index],
+                    self.on_clock(self.clocks.prime[index]),
+                    self.scenario.clock_skew,
+                ),
             ),
             None => Response::json(404, &json!({ "detail": "Build not found" })),
         }
@@ -280,14 +356,18 @@ pub(crate) fn is_uuid(id: &str) -> bool {
             .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// The status of a timeline at `clock`: the latest step reached, `default` before the
-/// first one; a clock not yet started (`None`) shows the first step.
-fn status_at<'a>(steps: &'a [(Duration, String)], clock: Option<Duration>, default: &'a str) -> &'a str {
-    let current = match clock {
+/// The step of a timeline shown at `clock`: the latest step reached, `None` before the first
+/// one; a clock not yet started (`None`) shows the first step.
+fn step_at(steps: &[(Duration, String)], clock: Option<Duration>) -> Option<&(Duration, String)> {
+    match clock {
         Some(t) => steps.iter().filter(|(at, _)| *at <= t).max_by_key(|(at, _)| *at),
         None => steps.iter().min_by_key(|(at, _)| *at),
-    };
-    current.map_or(default, |(_, status)| status.as_str())
+    }
+}
+
+/// The status of a timeline at `clock` ([`step_at`]), `default` before the first step.
+fn status_at<'a>(steps: &'a [(Duration, String)], clock: Option<Duration>, default: &'a str) -> &'a str {
+    step_at(steps, clock).map_or(default, |(_, status)| status.as_str())
 }
 
 fn pipecat_status(build: &PipecatBuild, clock: Option<Duration>) -> &str {
@@ -303,31 +383,69 @@ fn apply_fields(map: &mut Map<String, Value>, fields: &[FieldOverride]) {
     }
 }
 
-/// A Pipecat build object as of `clock`.
-pub(crate) fn pipecat_json(build: &PipecatBuild, clock: Option<Duration>) -> Value {
+/// A Pipecat build's timestamps as served at `clock`, in the frame `wall`.
+struct PipecatTimes {
+    created: String,
+    updated: String,
+    started: String,
+    /// Served once terminal.
+    completed: String,
+    duration_seconds: i64,
+}
+
+fn pipecat_times(build: &PipecatBuild, clock: Option<Duration>, wall: &Wall) -> PipecatTimes {
+    if !build.on_clock {
+        let started =
+            build.started_at.clone().unwrap_or_else(|| time::add_or_keep(&build.created_at, DEFAULT_START_DELAY));
+        let completed = build.completed_at.clone().unwrap_or_else(|| {
+            let seconds = u64::try_from(build.duration_seconds).unwrap_or(0);
+            time::add_or_keep(&started, Duration::from_secs(seconds))
+        });
+        return PipecatTimes {
+            created: wall.fixed(&build.created_at),
+            updated: wall.fixed(build.updated_at.as_ref().unwrap_or(&build.created_at)),
+            started: wall.fixed(&started),
+            completed: wall.fixed(&completed),
+            duration_seconds: build.duration_seconds,
+        };
+    }
+    let first = build.steps.iter().map(|(at, _)| *at).min().unwrap_or(Duration::ZERO);
+    let mut by_time: Vec<&(Duration, String)> = build.steps.iter().collect();
+    by_time.sort_by_key(|(at, _)| *at);
+    let started =
+        by_time.iter().find(|(_, status)| status != "pending").map_or(first + DEFAULT_START_DELAY, |(at, _)| *at);
+    let reached = step_at(&build.steps, clock).map_or(first, |(at, _)| *at);
+    let seconds = (time::unix_millis(wall.at(reached)) - time::unix_millis(wall.at(started))).div_euclid(1_000);
+    PipecatTimes {
+        created: wall.stamp(first),
+        updated: wall.stamp(reached),
+        started: wall.stamp(started),
+        completed: wall.stamp(reached),
+        duration_seconds: seconds.max(0),
+    }
+}
+
+/// A Pipecat build object as of `clock`, its timestamps in the frame `wall`.
+pub(crate) fn pipecat_json(build: &PipecatBuild, clock: Option<Duration>, wall: &Wall) -> Value {
     let status = pipecat_status(build, clock);
     let terminal = matches!(status, "success" | "failed" | "timeout");
-    let started = build.started_at.clone().unwrap_or_else(|| time::add_or_keep(&build.created_at, DEFAULT_START_DELAY));
+    let times = pipecat_times(build, clock, wall);
     let mut map = Map::new();
     map.insert("id".into(), json!(build.id));
     map.insert("organizationId".into(), json!("org_test"));
     map.insert("status".into(), json!(status));
     map.insert("region".into(), json!(build.region));
     map.insert("contextHash".into(), json!(build.context_hash));
-    map.insert("dockerfilePath".into(), json!("Dockerfile"));
-    map.insert("createdAt".into(), json!(build.created_at));
-    map.insert("updatedAt".into(), json!(build.updated_at.as_ref().unwrap_or(&build.created_at)));
+    map.insert("dockerfilePath".into(), json!(build.dockerfile_path));
+    map.insert("createdAt".into(), json!(times.created));
+    map.insert("updatedAt".into(), json!(times.updated));
     map.insert("contextSizeBytes".into(), json!(10_485_760));
     if status != "pending" {
-        map.insert("startedAt".into(), json!(started));
+        map.insert("startedAt".into(), json!(times.started));
     }
     if terminal {
-        let completed = build.completed_at.clone().unwrap_or_else(|| {
-            let seconds = u64::try_from(build.duration_seconds).unwrap_or(0);
-            time::add_or_keep(&started, Duration::from_secs(seconds))
-        });
-        map.insert("completedAt".into(), json!(completed));
-        map.insert("buildDurationSeconds".into(), json!(build.duration_seconds));
+        map.insert("completedAt".into(), json!(times.completed));
+        map.insert("buildDurationSeconds".into(), json!(times.duration_seconds));
     }
     if status == "success" {
         let uri = build.image_uri.clone().unwrap_or_else(|| {
@@ -361,8 +479,8 @@ fn prime_terminal(status: &str) -> bool {
     matches!(status, "COMPLETED" | "FAILED" | "CANCELLED")
 }
 
-/// A Prime BuildStatusResponse as of `clock`.
-pub(crate) fn prime_json(build: &PrimeBuild, clock: Option<Duration>) -> Value {
+/// A Prime BuildStatusResponse as of `clock`, its timestamps moved by `skew`.
+pub(crate) fn prime_json(build: &PrimeBuild, clock: Option<Duration>, skew: ClockSkew) -> Value {
     let snake = build.snake_case;
     let key = |camel: &str, snake_name: &str| {
         if snake { snake_name.to_string() } else { camel.to_string() }
@@ -370,6 +488,8 @@ pub(crate) fn prime_json(build: &PrimeBuild, clock: Option<Duration>) -> Value {
     let status = status_at(&build.steps, clock, "PENDING");
     let started = build.started_at.clone().unwrap_or_else(|| time::add_or_keep(&build.created_at, DEFAULT_START_DELAY));
     let completed = build.completed_at.clone().unwrap_or_else(|| time::add_or_keep(&started, PRIME_DEFAULT_DURATION));
+    let (created, started, completed) =
+        (time::shift(&build.created_at, skew), time::shift(&started, skew), time::shift(&completed, skew));
     let started_if = |s: &str| prime_started(s).then(|| started.clone());
     let completed_if = |s: &str| prime_terminal(s).then(|| completed.clone());
     let artifact_json = |artifact: &PrimeArtifact| {
@@ -385,7 +505,7 @@ pub(crate) fn prime_json(build: &PrimeBuild, clock: Option<Duration>) -> Value {
         map.insert(key("fullImagePath", "full_image_path"), json!((own == "COMPLETED").then_some(path)));
         let message = artifact.error_message.clone().unwrap_or_else(|| "Image build failed".to_string());
         map.insert(key("errorMessage", "error_message"), json!((own == "FAILED").then_some(message)));
-        map.insert(key("createdAt", "created_at"), json!(build.created_at));
+        map.insert(key("createdAt", "created_at"), json!(created));
         map.insert(key("startedAt", "started_at"), json!(started_if(own)));
         map.insert(key("completedAt", "completed_at"), json!(completed_if(own)));
         apply_fields(&mut map, &artifact.fields);
@@ -400,7 +520,7 @@ pub(crate) fn prime_json(build: &PrimeBuild, clock: Option<Duration>) -> Value {
     map.insert(key("imageName", "image_name"), json!(build.image_name));
     map.insert(key("imageTag", "image_tag"), json!(build.image_tag));
     map.insert("status".into(), json!(status));
-    map.insert(key("createdAt", "created_at"), json!(build.created_at));
+    map.insert(key("createdAt", "created_at"), json!(created));
     map.insert(key("startedAt", "started_at"), json!(started_if(status)));
     map.insert(key("completedAt", "completed_at"), json!(completed_if(status)));
     map.insert("artifacts".into(), Value::Array(artifacts));
@@ -439,19 +559,20 @@ mod tests {
             .step(ms(20), "success")
             .logs_url("https://logs.example/1")
             .field("extra", json!(7));
-        let before = pipecat_json(&build, None);
+        let wall = Wall::local();
+        let before = pipecat_json(&build, None, &wall);
         assert_eq!(before["status"], "building");
         assert_eq!(before["startedAt"], "2026-02-20T12:00:02.000Z");
         assert!(before.get("completedAt").is_none());
         assert_eq!(before["logsUrl"], "https://logs.example/1");
         assert_eq!(before["extra"], 7);
-        let done = pipecat_json(&build, Some(ms(25)));
+        let done = pipecat_json(&build, Some(ms(25)), &wall);
         assert_eq!(done["status"], "success");
         assert_eq!(done["completedAt"], "2026-02-20T12:02:02.000Z");
         assert_eq!(done["buildDurationSeconds"], 120);
         assert!(done["imageUri"].as_str().unwrap().ends_with(":a1b2c3d4e5f6a7b8"));
         assert!(done.get("errorMessage").is_none());
-        let pending = pipecat_json(&PipecatBuild::new("x"), Some(ms(1_000)));
+        let pending = pipecat_json(&PipecatBuild::new("x"), Some(ms(1_000)), &wall);
         assert_eq!(pending["status"], "pending");
         assert!(pending.get("startedAt").is_none());
     }
@@ -465,12 +586,12 @@ mod tests {
             .step(ms(20), "FAILED")
             .artifact(PrimeArtifact::new("a1", "CONTAINER_IMAGE").step(ms(15), "COMPLETED"))
             .artifact(PrimeArtifact::new("a2", "VM_SANDBOX"));
-        let early = prime_json(&build, Some(ms(5)));
+        let early = prime_json(&build, Some(ms(5)), ClockSkew::NONE);
         assert_eq!(early["status"], "UPLOADING");
         assert_eq!(early["startedAt"], Value::Null);
         assert_eq!(early["artifacts"][0]["status"], "UPLOADING");
         assert_eq!(early["artifacts"][1]["status"], "UPLOADING");
-        let late = prime_json(&build.clone().snake_case(true), Some(ms(30)));
+        let late = prime_json(&build.clone().snake_case(true), Some(ms(30)), ClockSkew::NONE);
         assert_eq!(late["status"], "FAILED");
         assert_eq!(late["completed_at"], "2026-02-20T12:02:02Z");
         assert_eq!(late["artifacts"][0]["full_image_path"], "registry.primeintellect.ai/my-image:latest");

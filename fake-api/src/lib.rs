@@ -19,6 +19,14 @@
 //! - [`PipecatBuild::raw_log`]: an entry written verbatim (invalid UTF-8, lone surrogates, non-strings);
 //! - [`PipecatBuild::log_objects`]: `{"message", "timestamp"}` entries, stamped with their own time.
 //!
+//! Time: timestamps are fixed strings unless a build has [`PipecatBuild::timestamps_on_clock`]
+//! (computed from the wall time its clock started at plus its steps' times);
+//! [`PipecatBuild::finished`] and [`Scenario::history`] add builds that ended before the server
+//! started, for the list endpoint; [`Scenario::clock_skew`] plays a server whose clock is off,
+//! its `Date` header included; [`FakeApi::clock_started`] tells when a build's clock started.
+//! [`codebuild`] scripts a CodeBuild-style build (phase lines, bursts, a quiet stretch) whose
+//! agent lines ([`PipecatBuild::container_log`]) are stamped as they are served.
+//!
 //! On the wire: [`Scenario::compression`] gzips or deflates every answer unasked, and the
 //! [`FaultKind`]s also include a compressed answer of any decoded size (a "zip bomb"), a
 //! chunked body cut short or with a broken chunk, a trickled body, and the real answer with
@@ -30,6 +38,7 @@
 
 mod api;
 pub mod ci;
+pub mod codebuild;
 pub mod demo;
 mod http;
 mod scenario;
@@ -47,8 +56,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 pub use scenario::{
-    Compression, DEFAULT_API_KEY, DEFAULT_LIFETIME, Fault, FaultKind, PipecatBuild, PrimeArtifact, PrimeBuild, Route,
-    Scenario,
+    ClockSkew, Compression, DEFAULT_API_KEY, DEFAULT_LIFETIME, Fault, FaultKind, PipecatBuild, PrimeArtifact,
+    PrimeBuild, Route, Scenario,
 };
 
 use state::Shared;
@@ -121,11 +130,11 @@ impl FakeApi {
     }
 
     fn launch(port: u16, scenario: Scenario, tls: Option<tokio_rustls::TlsAcceptor>) -> std::io::Result<FakeApi> {
-        let start = Instant::now();
+        let (start, start_wall) = (Instant::now(), std::time::SystemTime::now());
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(scenario, start));
+        let shared = Arc::new(Shared::new(scenario, start, start_wall));
         let (stop, stopped) = oneshot::channel();
         let thread_shared = Arc::clone(&shared);
         let is_tls = tls.is_some();
@@ -169,6 +178,13 @@ impl FakeApi {
     /// How many requests received so far belong to `route` (`Route::Any`: all).
     pub fn count(&self, route: Route) -> usize {
         self.requests().iter().filter(|r| route.matches(r.route())).count()
+    }
+
+    /// When the clock of the build `build_id` started: the arrival of the first request naming
+    /// it once it had appeared (`None` before that, or for an id no build has). A scripted log
+    /// line at `at` is visible from this instant plus `at` on, a step at `at` is shown from then.
+    pub fn clock_started(&self, build_id: &str) -> Option<Instant> {
+        self.shared.clock_started(build_id)
     }
 
     /// Stops the server and joins its thread (as drop does).

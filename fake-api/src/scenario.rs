@@ -23,6 +23,9 @@ pub struct Scenario {
     pub lifetime: Duration,
     /// How every answer's body is encoded (default [`Compression::None`]); see [`Scenario::compression`].
     pub compression: Compression,
+    /// How far the server's clock is off from the local one (default [`ClockSkew::NONE`]); see
+    /// [`Scenario::clock_skew`].
+    pub clock_skew: ClockSkew,
 }
 
 impl Scenario {
@@ -34,6 +37,7 @@ impl Scenario {
             faults: Vec::new(),
             lifetime: DEFAULT_LIFETIME,
             compression: Compression::None,
+            clock_skew: ClockSkew::NONE,
         }
     }
 
@@ -68,6 +72,64 @@ impl Scenario {
     pub fn compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
         self
+    }
+
+    /// Plays a server whose clock is off from the local one by `skew`: every timestamp it writes
+    /// is moved by it, the `Date` header included. That is: the on-clock timestamps
+    /// ([`PipecatBuild::timestamps_on_clock`]), the times of [`PipecatBuild::finished`] builds
+    /// (which are given by the local clock), the fixed `createdAt`/`startedAt`/... strings of
+    /// every build (Prime builds included), log entry timestamps ([`PipecatBuild::log_objects`])
+    /// and the stamps of [`PipecatBuild::container_log`] lines. Text the scenario gives verbatim
+    /// is served as given: [`PipecatBuild::field`] values, log line text, and a fault's own
+    /// headers (a [`FaultKind::Headers`] `Date` replaces the skewed one).
+    pub fn clock_skew(mut self, skew: ClockSkew) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// Adds the `n` finished builds of [`PipecatBuild::history`] (`success`, every one ended
+    /// before now, newest first by `createdAt`, durations spread around `median`).
+    pub fn history(mut self, n: usize, median: Duration, spread: Duration, seed: u64) -> Self {
+        self.pipecat_builds.extend(PipecatBuild::history(n, median, spread, seed));
+        self
+    }
+}
+
+/// How far a server's clock is off from the local one ([`Scenario::clock_skew`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockSkew {
+    /// The server's clock reads later than the local one by this much.
+    Ahead(Duration),
+    /// The server's clock reads earlier than the local one by this much.
+    Behind(Duration),
+}
+
+impl ClockSkew {
+    /// The server's clock is the local one.
+    pub const NONE: ClockSkew = ClockSkew::Ahead(Duration::ZERO);
+
+    /// The local instant `local` as the server's clock reads it (unchanged if that would leave
+    /// the range `SystemTime` holds).
+    pub fn apply(self, local: SystemTime) -> SystemTime {
+        match self {
+            ClockSkew::Ahead(by) => local.checked_add(by),
+            ClockSkew::Behind(by) => local.checked_sub(by),
+        }
+        .unwrap_or(local)
+    }
+
+    /// The skew in whole milliseconds, positive when the server is ahead (saturating).
+    pub fn signed_millis(self) -> i64 {
+        match self {
+            ClockSkew::Ahead(by) => i64::try_from(by.as_millis()).unwrap_or(i64::MAX),
+            ClockSkew::Behind(by) => i64::try_from(by.as_millis()).map_or(i64::MIN, |m| -m),
+        }
+    }
+}
+
+impl Default for ClockSkew {
+    fn default() -> Self {
+        ClockSkew::NONE
     }
 }
 
@@ -138,6 +200,8 @@ pub struct PipecatBuild {
     pub(crate) updated_at: Option<String>,
     pub(crate) context_hash: String,
     pub(crate) region: String,
+    pub(crate) dockerfile_path: String,
+    pub(crate) on_clock: bool,
     pub(crate) appear_at: Duration,
     pub(crate) logs: Vec<LogEntry>,
     pub(crate) log_objects: bool,
@@ -163,6 +227,9 @@ pub(crate) enum LogText {
     Growing(Vec<(Duration, String)>),
     /// Bytes written verbatim as one element of the `logs` array.
     Raw(Vec<u8>),
+    /// A CodeBuild agent line: served as `[Container] YYYY/MM/DD HH:MM:SS.ffffff <text>`,
+    /// stamped with the entry's own time (see [`PipecatBuild::container_log`]).
+    Container(String),
 }
 
 impl PipecatBuild {
@@ -181,6 +248,8 @@ impl PipecatBuild {
             updated_at: None,
             context_hash: "a1b2c3d4e5f6a7b8".to_string(),
             region: "us-west".to_string(),
+            dockerfile_path: "Dockerfile".to_string(),
+            on_clock: false,
             appear_at: Duration::ZERO,
             logs: Vec::new(),
             log_objects: false,
@@ -189,6 +258,56 @@ impl PipecatBuild {
             log_restarts: Vec::new(),
             fields: Vec::new(),
         }
+    }
+
+    /// A build that finished before the server started, as a list of recent builds shows one:
+    /// `status` (meant to be terminal: `success`, `failed`, `timeout`) whatever its clock says
+    /// (its one step is at 0, and a clock not started shows the first step, so it is terminal
+    /// from the start, with or without a request naming it), `startedAt` = `started_at`,
+    /// `completedAt` = `started_at + duration`, `buildDurationSeconds` = the whole seconds of
+    /// `duration`, `createdAt` 2 s before it started and `updatedAt` = `completedAt`; all
+    /// written with milliseconds, by the local clock (a [`Scenario::clock_skew`] moves them).
+    pub fn finished(id: &str, status: &str, started_at: SystemTime, duration: Duration) -> Self {
+        let stamp = crate::time::rfc3339_millis;
+        let created = started_at.checked_sub(Duration::from_secs(2)).unwrap_or(started_at);
+        let completed = started_at.checked_add(duration).unwrap_or(started_at);
+        PipecatBuild::new(id)
+            .step(Duration::ZERO, status)
+            .created_at(&stamp(created))
+            .started_at(&stamp(started_at))
+            .completed_at(&stamp(completed))
+            .updated_at(&stamp(completed))
+            .duration_seconds(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    /// `n` [`PipecatBuild::finished`] `success` builds, as a team's recent builds: the newest
+    /// ended 5 to 15 minutes before now (the local clock, when this is called), each earlier one
+    /// ended 20 to 120 minutes before the next one was created; returned newest first.
+    /// Their durations are `median` ± up to `spread`, evenly spaced over that range (so that
+    /// `median` is their median and their mean, and the shortest and longest are nearly
+    /// `spread` from it), in an order shuffled by `seed`. Each has its own id
+    /// (`hhhhhhhh-0000-4000-a000-<index>`, from the seed) and context hash; the region and
+    /// `dockerfilePath` are the defaults (`us-west`, `Dockerfile`). Deterministic but for `now`.
+    pub fn history(n: usize, median: Duration, spread: Duration, seed: u64) -> Vec<PipecatBuild> {
+        let mut rng = crate::codebuild::Rng::new(seed);
+        // Evenly spaced offsets in (-1, 1), shuffled (Fisher-Yates).
+        let mut offsets: Vec<f64> = (0..n).map(|i| -1.0 + (2.0 * i as f64 + 1.0) / n as f64).collect();
+        for i in (1..offsets.len()).rev() {
+            offsets.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let tag = (seed ^ (seed >> 32)) & 0xffff_ffff;
+        let mut ends = SystemTime::now() - Duration::from_secs(300 + rng.below(600));
+        let mut builds = Vec::with_capacity(n);
+        for (i, offset) in offsets.into_iter().enumerate() {
+            let duration = median.as_secs_f64() + spread.as_secs_f64() * offset;
+            let duration = Duration::from_secs_f64(duration.max(0.0));
+            let started = ends.checked_sub(duration).unwrap_or(ends);
+            let id = format!("{tag:08x}-0000-4000-a000-{:012x}", i + 1);
+            let hash = format!("{:016x}", rng.next());
+            builds.push(PipecatBuild::finished(&id, "success", started, duration).context_hash(&hash));
+            ends = started - Duration::from_secs(2 + 1_200 + rng.below(6_000));
+        }
+        builds
     }
 
     pub fn id(&self) -> &str {
@@ -258,6 +377,30 @@ impl PipecatBuild {
         self
     }
 
+    /// Served as `dockerfilePath` (default `Dockerfile`).
+    pub fn dockerfile_path(mut self, path: &str) -> Self {
+        self.dockerfile_path = path.to_string();
+        self
+    }
+
+    /// Computes the build's timestamps from the wall-clock time (`SystemTime`) at which its
+    /// clock started (the first request naming it) plus the times of its steps, instead of the
+    /// fixed strings: `createdAt` = clock start + the first step's time, `startedAt` = clock
+    /// start + the time of the first step whose status is not `pending`, `completedAt` (once
+    /// terminal) and `updatedAt` = clock start + the time of the step reached, each written
+    /// RFC 3339 with milliseconds, and `buildDurationSeconds` = the whole seconds from
+    /// `startedAt` to `completedAt` as written. [`PipecatBuild::log_objects`] timestamps and
+    /// [`PipecatBuild::container_log`] stamps follow the same clock. These replace
+    /// [`PipecatBuild::created_at`], [`PipecatBuild::started_at`],
+    /// [`PipecatBuild::completed_at`], [`PipecatBuild::updated_at`] and
+    /// [`PipecatBuild::duration_seconds`] ([`PipecatBuild::field`] still overrides). Before the
+    /// clock starts (a list does not start it) the clock start is taken to be the server's start
+    /// plus [`PipecatBuild::appear_at`]. A [`Scenario::clock_skew`] moves them all.
+    pub fn timestamps_on_clock(mut self) -> Self {
+        self.on_clock = true;
+        self
+    }
+
     /// Before `at` (measured from server start) the build is absent from lists and 404s.
     pub fn appear_at(mut self, at: Duration) -> Self {
         self.appear_at = at;
@@ -267,6 +410,16 @@ impl PipecatBuild {
     /// One log line, visible from `at` on the build's clock.
     pub fn log(mut self, at: Duration, line: &str) -> Self {
         self.logs.push(LogEntry { at, text: LogText::Line(line.to_string()) });
+        self
+    }
+
+    /// A CodeBuild agent line, visible from `at`: served as
+    /// `[Container] YYYY/MM/DD HH:MM:SS.ffffff <text>`, stamped (UTC, microseconds) with the
+    /// entry's own time: `createdAt` (or, with [`PipecatBuild::timestamps_on_clock`], the
+    /// clock's start) plus `at`, moved by any [`Scenario::clock_skew`]. Since the stamp is only
+    /// known once served, match such lines on [`crate::codebuild::line_key`].
+    pub fn container_log(mut self, at: Duration, text: &str) -> Self {
+        self.logs.push(LogEntry { at, text: LogText::Container(text.to_string()) });
         self
     }
 

@@ -1,7 +1,7 @@
 //! The accept loop and per-connection handling over TCP or TLS, including fault injection on the wire.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -10,7 +10,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::api::pipecat_error;
 use crate::http::{self, Framing, HeadError, Response};
-use crate::scenario::FaultKind;
+use crate::scenario::{ClockSkew, FaultKind};
 use crate::state::Shared;
 
 /// How long a client may take to complete the TLS handshake, and then to send its request head.
@@ -81,32 +81,33 @@ pub(crate) async fn serve(
 
 async fn handle(mut stream: impl Conn, shared: Arc<Shared>) {
     let compression = shared.scenario.compression;
+    let skew = shared.scenario.clock_skew;
     let req = match tokio::time::timeout(HEAD_TIMEOUT, http::read_head(&mut stream)).await {
         Ok(Ok(req)) => req,
         Ok(Err(HeadError::Malformed)) => {
             let response = pipecat_error(400, "Malformed request", "BAD_REQUEST");
-            send(stream, &response.compressed(compression)).await;
+            send(stream, &dated(response.compressed(compression), skew)).await;
             return;
         }
         Ok(Err(HeadError::TooLarge)) => {
             let response = pipecat_error(431, "Request head too large", "BAD_REQUEST");
-            send(stream, &response.compressed(compression)).await;
+            send(stream, &dated(response.compressed(compression), skew)).await;
             return;
         }
         Ok(Err(HeadError::Closed)) | Err(_) => return,
     };
-    let real = || shared.answer(&req).compressed(compression);
+    let real = || dated(shared.answer(&req).compressed(compression), skew);
     let fault = shared.arrive(&req);
     match fault.map(|index| &shared.scenario.faults[index].kind) {
         None => send(stream, &real()).await,
         Some(FaultKind::Status { code, body, headers }) => {
             let response = Response::json_bytes(*code, body.clone().into_bytes()).compressed(compression);
-            send(stream, &with_headers(response, headers.clone())).await;
+            send(stream, &with_headers(dated(response, skew), headers.clone())).await;
         }
         Some(FaultKind::Body { code, content_type, body }) => {
             let response =
                 Response { status: *code, content_type: content_type.clone(), headers: Vec::new(), body: body.clone() };
-            send(stream, &response.compressed(compression)).await;
+            send(stream, &dated(response.compressed(compression), skew)).await;
         }
         Some(FaultKind::Reset) => reset(stream),
         Some(FaultKind::ResetMidBody) => {
@@ -132,7 +133,7 @@ async fn handle(mut stream: impl Conn, shared: Arc<Shared>) {
             if let Some(name) = encoding.content_encoding() {
                 response.set_header("Content-Encoding", name);
             }
-            send(stream, &response).await;
+            send(stream, &dated(response, skew)).await;
         }
         Some(FaultKind::ChunkedCut) => {
             let response = real();
@@ -170,6 +171,15 @@ async fn handle(mut stream: impl Conn, shared: Arc<Shared>) {
         }
         Some(FaultKind::Headers(headers)) => send(stream, &with_headers(real(), headers.clone())).await,
     }
+}
+
+/// `response` with the `Date` of a server whose clock is off by `skew` (without a skew, the
+/// head writes the local time itself, as it always has).
+fn dated(mut response: Response, skew: ClockSkew) -> Response {
+    if skew != ClockSkew::NONE {
+        response.set_header("Date", &httpdate::fmt_http_date(skew.apply(SystemTime::now())));
+    }
+    response
 }
 
 /// `response` with `headers` added after removing its own extra headers of the same names (its

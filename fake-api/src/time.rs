@@ -1,6 +1,9 @@
-//! Tiny RFC 3339 arithmetic for the fixed `YYYY-MM-DDTHH:MM:SS[.fff]Z` timestamps served.
+//! Tiny RFC 3339 arithmetic for the fixed `YYYY-MM-DDTHH:MM:SS[.fff]Z` timestamps served, and
+//! the wall-clock stamps written from a `SystemTime` (RFC 3339, CodeBuild's log line stamps).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::scenario::ClockSkew;
 
 /// A parsed UTC timestamp: milliseconds since the Unix epoch, and whether it had a fraction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +69,56 @@ pub(crate) fn add_or_keep(base: &str, offset: Duration) -> String {
     add(base, offset, false).unwrap_or_else(|| base.to_string())
 }
 
+/// `base` moved by `skew`, keeping its precision; `base` itself when there is no skew or it is
+/// not in the fixed format (so an unskewed server serves every string exactly as given).
+pub(crate) fn shift(base: &str, skew: ClockSkew) -> String {
+    let millis = skew.signed_millis();
+    if millis == 0 {
+        return base.to_string();
+    }
+    parse(base)
+        .and_then(|stamp| Some(format(Stamp { millis: stamp.millis.checked_add(millis)?, fraction: stamp.fraction })))
+        .unwrap_or_else(|| base.to_string())
+}
+
+/// Microseconds since the Unix epoch (negative before it; saturating).
+fn unix_micros(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_micros()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_micros()).map_or(i64::MIN, |m| -m),
+    }
+}
+
+/// Whole milliseconds since the Unix epoch (rounded down), as [`rfc3339_millis`] writes them.
+pub(crate) fn unix_millis(t: SystemTime) -> i64 {
+    unix_micros(t).div_euclid(1_000)
+}
+
+/// `t` as `YYYY-MM-DDTHH:MM:SS.fffZ` (UTC, rounded down to the millisecond).
+pub(crate) fn rfc3339_millis(t: SystemTime) -> String {
+    format(Stamp { millis: unix_millis(t), fraction: true })
+}
+
+/// `t` as CodeBuild stamps its `[Container]` lines: `YYYY/MM/DD HH:MM:SS.ffffff` (UTC).
+pub(crate) fn codebuild_stamp(t: SystemTime) -> String {
+    let micros = unix_micros(t);
+    let secs = micros.div_euclid(1_000_000);
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let of_day = secs.rem_euclid(86_400);
+    let (hour, minute, second) = (of_day / 3_600, of_day % 3_600 / 60, of_day % 60);
+    let fraction = micros.rem_euclid(1_000_000);
+    format!("{year:04}/{month:02}/{day:02} {hour:02}:{minute:02}:{second:02}.{fraction:06}")
+}
+
+/// The instant a fixed-format timestamp names, to the millisecond.
+pub(crate) fn to_system_time(text: &str) -> Option<SystemTime> {
+    let millis = parse(text)?.millis;
+    match u64::try_from(millis) {
+        Ok(after) => UNIX_EPOCH.checked_add(Duration::from_millis(after)),
+        Err(_) => UNIX_EPOCH.checked_sub(Duration::from_millis(millis.unsigned_abs())),
+    }
+}
+
 // Howard Hinnant's civil-date algorithms.
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
@@ -107,6 +160,28 @@ mod tests {
         );
         assert_eq!(add("yesterday", Duration::ZERO, false), None);
         assert_eq!(add_or_keep("soon", Duration::from_secs(3)), "soon");
+    }
+
+    #[test]
+    fn writes_wall_clock_stamps() {
+        let t = UNIX_EPOCH + Duration::from_micros(1_772_618_400_123_456); // 2026-03-04T10:00:00.123456Z
+        assert_eq!(rfc3339_millis(t), "2026-03-04T10:00:00.123Z");
+        assert_eq!(codebuild_stamp(t), "2026/03/04 10:00:00.123456");
+        assert_eq!(unix_millis(t), 1_772_618_400_123);
+        assert_eq!(
+            to_system_time("2026-03-04T10:00:00.123Z"),
+            Some(UNIX_EPOCH + Duration::from_millis(1_772_618_400_123))
+        );
+        assert_eq!(rfc3339_millis(UNIX_EPOCH - Duration::from_millis(1)), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn shifts_by_a_skew_or_keeps_the_text() {
+        let hour = Duration::from_secs(3_600);
+        assert_eq!(shift("2026-02-20T12:00:00.000Z", ClockSkew::Ahead(hour)), "2026-02-20T13:00:00.000Z");
+        assert_eq!(shift("2026-02-20T00:30:00Z", ClockSkew::Behind(hour)), "2026-02-19T23:30:00Z");
+        assert_eq!(shift("2026-02-20T12:00:00.000000Z", ClockSkew::NONE), "2026-02-20T12:00:00.000000Z");
+        assert_eq!(shift("not a time", ClockSkew::Ahead(hour)), "not a time");
     }
 
     #[test]

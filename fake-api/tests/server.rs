@@ -3,11 +3,12 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fake_api::tls::TestCerts;
 use fake_api::{
-    Compression, DEFAULT_API_KEY, FakeApi, Fault, FaultKind, PipecatBuild, PrimeArtifact, PrimeBuild, Route, Scenario,
+    ClockSkew, Compression, DEFAULT_API_KEY, FakeApi, Fault, FaultKind, PipecatBuild, PrimeArtifact, PrimeBuild, Route,
+    Scenario,
 };
 use serde_json::{Value, json};
 
@@ -700,4 +701,226 @@ fn tls_serves_the_scenario_over_https() {
     assert!(!plain.starts_with(b"HTTP/"));
     assert_eq!(api.count(Route::GetBuild), 1);
     api.stop();
+}
+
+/// Milliseconds since the Unix epoch of a `YYYY-MM-DDTHH:MM:SS[.fff]Z` timestamp.
+fn rfc3339_ms(text: &str) -> i64 {
+    let (date, clock) = text.strip_suffix('Z').unwrap().split_once('T').unwrap();
+    let d: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
+    let (hms, fraction) = clock.split_once('.').unwrap_or((clock, "0"));
+    let c: Vec<i64> = hms.split(':').map(|p| p.parse().unwrap()).collect();
+    let millis: i64 = format!("{fraction:0<3}")[..3].parse().unwrap();
+    // Days from civil (Howard Hinnant).
+    let (y, m) = if d[1] <= 2 { (d[0] - 1, d[1] + 9) } else { (d[0], d[1] - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d[2] - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    ((days * 86_400 + c[0] * 3_600 + c[1] * 60 + c[2]) * 1_000) + millis
+}
+
+fn unix_ms(t: SystemTime) -> i64 {
+    i64::try_from(t.duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()
+}
+
+/// The `Date` header of a reply, in ms since the epoch.
+fn date_ms(reply: &Reply) -> i64 {
+    unix_ms(httpdate::parse_http_date(reply.header("date").expect("a Date header")).unwrap())
+}
+
+#[test]
+fn history_builds_are_listed_newest_first_and_stay_finished() {
+    let started = SystemTime::now() - Duration::from_secs(7_200);
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(PipecatBuild::new(ID1).step(ms(0), "building").dockerfile_path("docker/Dockerfile.prod"))
+            .history(7, Duration::from_secs(600), Duration::from_secs(30), 42)
+            .pipecat(
+                PipecatBuild::finished(ID2, "success", started, Duration::from_millis(95_500))
+                    .dockerfile_path("Dockerfile.gpu"),
+            )
+            .pipecat(PipecatBuild::finished(ID3, "failed", started, Duration::from_secs(10))),
+    );
+    let now = unix_ms(SystemTime::now());
+    let listed = get(&api, "/v1/builds?status=success&region=us-west&limit=50").json();
+    let builds = listed["builds"].as_array().unwrap();
+    assert_eq!(builds.len(), 8, "7 history builds and ID2; not the building one, not the failed one");
+    let created: Vec<i64> = builds.iter().map(|b| rfc3339_ms(b["createdAt"].as_str().unwrap())).collect();
+    assert!(created.windows(2).all(|w| w[0] > w[1]), "newest first: {created:?}");
+    let mut durations = Vec::new();
+    for build in builds {
+        assert_eq!(build["status"], "success");
+        let (start, end) =
+            (rfc3339_ms(build["startedAt"].as_str().unwrap()), rfc3339_ms(build["completedAt"].as_str().unwrap()));
+        assert!(end < now && start < end, "{build}");
+        assert_eq!(build["buildDurationSeconds"], (end - start) / 1_000, "{build}");
+        assert!(build["imageUri"].is_string());
+        durations.push(end - start);
+    }
+    let gpu = builds.iter().find(|b| b["id"] == ID2).unwrap();
+    assert_eq!(gpu["dockerfilePath"], "Dockerfile.gpu");
+    assert_eq!(gpu["buildDurationSeconds"], 95);
+    assert_eq!(rfc3339_ms(gpu["startedAt"].as_str().unwrap()), unix_ms(started));
+    let history: Vec<&Value> = builds.iter().filter(|b| b["id"] != ID2).collect();
+    assert!(history.iter().all(|b| b["dockerfilePath"] == "Dockerfile"));
+    // History ended 5 to 15 minutes before now, the newest first.
+    let newest_end = rfc3339_ms(history[0]["completedAt"].as_str().unwrap());
+    assert!((now - 15 * 60_000..=now - 5 * 60_000).contains(&newest_end), "{}", now - newest_end);
+    let mut history_durations: Vec<i64> = history
+        .iter()
+        .map(|b| rfc3339_ms(b["completedAt"].as_str().unwrap()) - rfc3339_ms(b["startedAt"].as_str().unwrap()))
+        .collect();
+    history_durations.sort_unstable();
+    assert!((599_000..=601_000).contains(&history_durations[3]), "median {history_durations:?}");
+    assert!(history_durations[0] >= 570_000 && history_durations[6] <= 630_000, "{history_durations:?}");
+    assert!(history_durations[6] - history_durations[0] > 40_000, "spread {history_durations:?}");
+    // The same history for the same seed; a request by id starts a clock but changes nothing.
+    let again = get(&api, &format!("/v1/builds/{}", history[2]["id"].as_str().unwrap())).json();
+    assert_eq!(&again["build"], history[2]);
+    assert_eq!(get(&api, &format!("/v1/builds/{ID3}")).json()["build"]["status"], "failed");
+    assert_eq!(get(&api, &format!("/v1/builds/{ID1}")).json()["build"]["dockerfilePath"], "docker/Dockerfile.prod");
+    let other = PipecatBuild::history(7, Duration::from_secs(600), Duration::from_secs(30), 42);
+    assert_eq!(
+        other.iter().map(PipecatBuild::id).collect::<Vec<_>>(),
+        history.iter().map(|b| b["id"].as_str().unwrap()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn timestamps_on_clock_follow_the_clock_and_agree_with_the_date_header() {
+    let api = FakeApi::start(
+        Scenario::new().pipecat(
+            PipecatBuild::new(ID1)
+                .step(ms(0), "pending")
+                .step(ms(100), "building")
+                .step(ms(1_300), "success")
+                .timestamps_on_clock()
+                .log_objects(true)
+                .container_log(ms(50), "Entering phase BUILD")
+                .log(ms(60), "#1 output"),
+        ),
+    );
+    let path = format!("/v1/builds/{ID1}");
+    let first = get(&api, &path);
+    let build = first.json()["build"].clone();
+    assert_eq!(build["status"], "pending");
+    assert!(build.get("startedAt").is_none());
+    let created = rfc3339_ms(build["createdAt"].as_str().unwrap());
+    let date = date_ms(&first);
+    assert!((date - 1_000..=date + 1_000).contains(&created), "createdAt {created} vs Date {date}");
+    assert!((created - unix_ms(SystemTime::now())).abs() < 1_000);
+
+    let done = poll_until(&api, &path, |v| v["build"]["status"] == "success").pop().unwrap()["build"].clone();
+    let at = |name: &str| rfc3339_ms(done[name].as_str().unwrap());
+    assert_eq!(at("createdAt"), created);
+    assert_eq!(at("startedAt"), created + 100);
+    assert_eq!(at("completedAt"), created + 1_300);
+    assert_eq!(at("updatedAt"), created + 1_300);
+    assert_eq!(done["buildDurationSeconds"], 1);
+    assert!(done["createdAt"].as_str().unwrap().ends_with('Z') && done["createdAt"].as_str().unwrap().len() == 24);
+
+    let logs = get(&api, &format!("{path}/logs")).json();
+    let (line, stamp) = (logs["logs"][0]["message"].as_str().unwrap(), logs["logs"][0]["timestamp"].as_str().unwrap());
+    assert_eq!(rfc3339_ms(stamp), created + 50);
+    assert_eq!(fake_api::codebuild::line_key(line), "[Container] Entering phase BUILD");
+    // `[Container] YYYY/MM/DD HH:MM:SS.ffffff`: the same instant as the timestamp, in microseconds.
+    let iso = format!("{}Z", line[12..38].replacen('/', "-", 2).replacen(' ', "T", 1));
+    assert_eq!(rfc3339_ms(&iso), created + 50, "{line}");
+    assert_eq!(logs["logs"][1]["message"], "#1 output");
+}
+
+#[test]
+fn clock_skew_moves_every_timestamp_and_the_date_header() {
+    let hours = |n: u64| Duration::from_secs(n * 3_600);
+    for (skew, sign) in [(ClockSkew::Ahead(hours(2)), 1), (ClockSkew::Behind(hours(3)), -1)] {
+        let offset_ms = sign
+            * i64::try_from(match skew {
+                ClockSkew::Ahead(d) | ClockSkew::Behind(d) => d.as_millis(),
+            })
+            .unwrap();
+        assert_eq!(skew.signed_millis(), offset_ms);
+        let api = FakeApi::start(
+            Scenario::new()
+                .clock_skew(skew)
+                .pipecat(PipecatBuild::new(ID1).step(ms(0), "building").timestamps_on_clock())
+                .pipecat(PipecatBuild::new(ID2).step(ms(0), "success"))
+                .pipecat(PipecatBuild::finished(ID3, "success", SystemTime::now() - hours(1), Duration::from_secs(60)))
+                .prime(PrimeBuild::new("p1").step(ms(0), "COMPLETED"))
+                .fault(Fault::new(Route::Logs, FaultKind::status(503))),
+        );
+        let local = unix_ms(SystemTime::now());
+        let reply = get(&api, &format!("/v1/builds/{ID1}"));
+        let date = date_ms(&reply);
+        assert!((date - (local + offset_ms)).abs() <= 2_000, "{skew:?}: Date {date} vs local {local}");
+        let created = rfc3339_ms(reply.json()["build"]["createdAt"].as_str().unwrap());
+        assert!((created - date).abs() <= 1_000, "{skew:?}: createdAt {created} vs Date {date}");
+
+        let fixed = get(&api, &format!("/v1/builds/{ID2}")).json()["build"].clone();
+        assert_eq!(
+            rfc3339_ms(fixed["createdAt"].as_str().unwrap()),
+            rfc3339_ms("2026-02-20T12:00:00.000Z") + offset_ms
+        );
+        assert_eq!(
+            rfc3339_ms(fixed["completedAt"].as_str().unwrap()),
+            rfc3339_ms("2026-02-20T12:02:02.000Z") + offset_ms
+        );
+        let finished = get(&api, &format!("/v1/builds/{ID3}")).json()["build"].clone();
+        let ended = rfc3339_ms(finished["completedAt"].as_str().unwrap());
+        assert!((ended - (local - 3_540_000 + offset_ms)).abs() < 2_000, "{skew:?}: {finished}");
+        assert_eq!(finished["buildDurationSeconds"], 60);
+        let prime = get(&api, "/api/v1/images/build/p1").json();
+        assert_eq!(rfc3339_ms(prime["createdAt"].as_str().unwrap()), rfc3339_ms("2026-02-20T12:00:00Z") + offset_ms);
+        // Faulted answers carry the skewed Date too.
+        let faulted = get(&api, &format!("/v1/builds/{ID1}/logs"));
+        assert_eq!(faulted.status, 503);
+        assert!((date_ms(&faulted) - date).abs() <= 2_000);
+    }
+    // Without a skew every string is served exactly as given.
+    let api = FakeApi::start(Scenario::new().pipecat(PipecatBuild::new(ID1).created_at("2026-02-20T12:00:00.5Z")));
+    assert_eq!(get(&api, &format!("/v1/builds/{ID1}")).json()["build"]["createdAt"], "2026-02-20T12:00:00.5Z");
+}
+
+#[test]
+fn clock_started_is_known_from_the_first_request_naming_the_build() {
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(PipecatBuild::new(ID1).step(ms(0), "building"))
+            .pipecat(PipecatBuild::new(ID2).appear_at(ms(60_000)))
+            .prime(PrimeBuild::new("p1")),
+    );
+    assert_eq!(api.clock_started(ID1), None);
+    get(&api, "/v1/builds");
+    assert_eq!(api.clock_started(ID1), None, "a list starts no clock");
+    let before = Instant::now();
+    get(&api, &format!("/v1/builds/{ID1}/logs"));
+    let after = Instant::now();
+    let started = api.clock_started(ID1).expect("started by the logs request");
+    assert!(before <= started && started <= after);
+    get(&api, &format!("/v1/builds/{ID1}"));
+    assert_eq!(api.clock_started(ID1), Some(started), "the first request only");
+    get(&api, &format!("/v1/builds/{ID2}"));
+    assert_eq!(api.clock_started(ID2), None, "not yet appeared");
+    assert_eq!(api.clock_started("nobody"), None);
+    get(&api, "/api/v1/images/build/p1");
+    assert!(api.clock_started("p1").is_some());
+}
+
+#[test]
+fn a_codebuild_script_is_served_line_by_line_with_stamps() {
+    use fake_api::codebuild::{CodebuildPlan, line_key};
+    let plan = CodebuildPlan { second: Duration::from_millis(2), ..CodebuildPlan::default() };
+    let script = plan.script(ID1);
+    let api = FakeApi::start(Scenario::new().pipecat(script.build.clone().timestamps_on_clock()));
+    let path = format!("/v1/builds/{ID1}");
+    let done = poll_until(&api, &path, |v| v["build"]["status"] == "success");
+    assert!(done.len() > 1);
+    let logs = get(&api, &format!("{path}/logs?limit=10000")).json();
+    let served: Vec<String> =
+        logs["logs"].as_array().unwrap().iter().map(|l| line_key(l.as_str().unwrap()).into_owned()).collect();
+    let keys: Vec<String> = script.lines.iter().map(|l| l.key.clone()).collect();
+    assert_eq!(served, keys);
+    let build = &done.last().unwrap()["build"];
+    let (start, end) =
+        (rfc3339_ms(build["startedAt"].as_str().unwrap()), rfc3339_ms(build["completedAt"].as_str().unwrap()));
+    assert_eq!(end - start, i64::try_from((script.ends_at - script.building_at).as_millis()).unwrap());
 }

@@ -58,6 +58,15 @@ impl Console {
         self.gate(|d, out| d.error(out, &title, &text));
     }
 
+    /// The build's phases as a table of lines, where the dialect shows it in the log.
+    pub fn phase_table(&mut self, lines: &[String]) {
+        if self.dialect.phase_table_in_log() {
+            for line in lines {
+                self.line(line);
+            }
+        }
+    }
+
     /// The one place the key is printed: GitHub's own mask command, which the runner consumes.
     pub fn mask(&mut self, secret: &str) {
         self.gate(|d, out| d.mask(out, secret));

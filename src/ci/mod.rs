@@ -90,6 +90,12 @@ pub trait Dialect {
     fn log_line(&self, out: &mut String, line: &str);
     /// Whether the gate's own lines must be printed outside groups (GitHub groups cannot nest,
     /// and a collapsed GitLab section would hide them).
+    /// The build's phases are shown as a table at the end of the log (GitHub shows them in the
+    /// step summary instead).
+    fn phase_table_in_log(&self) -> bool {
+        true
+    }
+
     fn closes_groups_for_gate_lines(&self) -> bool {
         true
     }

@@ -7,6 +7,7 @@ mod reader;
 mod sizing;
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 // The placement is public for the alignment benchmark; the rest is the crate's own.
 pub use place::{Fingerprinter, MAX_LIMIT, Marker, Placement, Read, Tail};
@@ -15,6 +16,7 @@ pub(crate) use sizing::BASE_LIMIT;
 
 use crate::ci::Console;
 use crate::http::FetchError;
+use crate::phases::{PhaseEvent, Phases};
 use crate::text::{MAX_LINE_BYTES, cut};
 
 /// Lines repeated outside any group when a build fails.
@@ -65,7 +67,13 @@ pub(crate) struct LogStream {
     warned: Vec<FailureKind>,
     failing: bool,
     recent: VecDeque<String>,
+    phases: Phases,
+    /// When the answer being shown was read (time since the gate started).
+    now: Duration,
 }
+
+/// Words the status line that opens a phase: the phase's name in, the line's text out.
+pub(crate) type PhaseLine<'a> = &'a dyn Fn(&str) -> String;
 
 /// What one answer left to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -88,7 +96,19 @@ impl LogStream {
             warned: Vec::new(),
             failing: false,
             recent: VecDeque::new(),
+            phases: Phases::new(),
+            now: Duration::ZERO,
         }
+    }
+
+    /// The build's phases as the log told them.
+    pub fn phases(&self) -> &Phases {
+        &self.phases
+    }
+
+    /// The phases, for the report at the end.
+    pub fn take_phases(&mut self) -> Phases {
+        std::mem::take(&mut self.phases)
     }
 
     pub fn limit(&self) -> usize {
@@ -109,23 +129,26 @@ impl LogStream {
     pub fn answer(
         &mut self,
         answer: Result<LogWindow, FetchError>,
+        now: Duration,
         console: &mut Console,
-        logs_url: Option<&str>,
+        output: (Option<&str>, PhaseLine),
     ) -> AfterAnswer {
+        self.now = now;
+        let (logs_url, phase_line) = output;
         match self.reader.answer(answer) {
             Step::ReadAgain => AfterAnswer::ReadAgain,
             Step::Failed(e) => {
                 self.failed(console, &e);
                 AfterAnswer::Done { new_entries: 0, failed: true, retry_after: retry_after_of(&e) }
             }
-            Step::Print { placed, failure } => self.show(&placed, failure.as_ref(), console, logs_url),
+            Step::Print { placed, failure } => self.show(&placed, failure.as_ref(), console, (logs_url, phase_line)),
         }
     }
 
     /// At the end: a window still in hand (its re-reads failed or were cut off) is placed and shown.
-    pub fn end(&mut self, console: &mut Console, logs_url: Option<&str>) {
+    pub fn end(&mut self, console: &mut Console, output: (Option<&str>, PhaseLine)) {
         if let Some(Step::Print { placed, failure }) = self.reader.flush() {
-            self.show(&placed, failure.as_ref(), console, logs_url);
+            self.show(&placed, failure.as_ref(), console, output);
         }
     }
 
@@ -134,8 +157,9 @@ impl LogStream {
         placed: &Placed,
         failure: Option<&FetchError>,
         console: &mut Console,
-        logs_url: Option<&str>,
+        output: (Option<&str>, PhaseLine),
     ) -> AfterAnswer {
+        let (logs_url, phase_line) = output;
         if placed.held {
             tracing::debug!(entries = placed.entries.len(), "the window in hand is placed as it is");
         }
@@ -147,7 +171,7 @@ impl LogStream {
             console.warning(&marker_text(marker, self.printed == 0, logs_url));
         }
         let new_entries = placed.entries.len() - placed.from;
-        self.print(console, &placed.entries[placed.from..], logs_url);
+        self.print(console, &placed.entries[placed.from..], logs_url, phase_line);
         // A re-read refused with `Retry-After` holds off the next read as any refusal does.
         let retry_after = failure.and_then(retry_after_of);
         AfterAnswer::Done { new_entries, failed: failure.is_some(), retry_after }
@@ -169,7 +193,7 @@ impl LogStream {
         }
     }
 
-    fn print(&mut self, console: &mut Console, entries: &[String], logs_url: Option<&str>) {
+    fn print(&mut self, console: &mut Console, entries: &[String], logs_url: Option<&str>, phase_line: PhaseLine) {
         let mut batch: Vec<&str> = Vec::new();
         for entry in entries {
             for line in entry.split('\n') {
@@ -181,8 +205,9 @@ impl LogStream {
                 if self.printed >= self.cap.lines {
                     continue;
                 }
-                if let Some(phase) = phase_of(line) {
+                if let Some(PhaseEvent::Entered(phase)) = self.phases.observe(line, self.now) {
                     console.log_lines(&self.group, batch.drain(..));
+                    console.status(self.now, &phase_line(&phase));
                     self.group = format!("Build log · {phase}");
                 }
                 batch.push(line);
@@ -243,19 +268,6 @@ fn marker_text(marker: Marker, nothing_printed: bool, logs_url: Option<&str>) ->
         }
     };
     format!("{what}{}", where_to(logs_url))
-}
-
-/// `Entering phase: BUILD` (the API docs) and `Entering phase BUILD` (`CodeBuild`) start a phase.
-pub(crate) fn phase_of(line: &str) -> Option<&str> {
-    let at = line.find("Entering phase")?;
-    let rest = &line[at + "Entering phase".len()..];
-    let rest = rest.strip_prefix(':').unwrap_or(rest);
-    if !rest.starts_with(' ') {
-        return None;
-    }
-    let rest = rest.trim_start();
-    let len = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
-    (len > 0).then(|| &rest[..len])
 }
 
 #[cfg(test)]

@@ -57,6 +57,7 @@ pub struct Outcome {
     build_id: Option<String>,
     last: Option<Snapshot>,
     log_tail: Vec<String>,
+    phases: Option<crate::phases::Phases>,
     waited_secs: u64,
 }
 
@@ -77,11 +78,13 @@ pub struct Known {
     pub last: Option<Snapshot>,
     /// The last build log lines.
     pub log_tail: Vec<String>,
+    /// The build's phases as its log told them.
+    pub phases: Option<crate::phases::Phases>,
 }
 
 impl Outcome {
     pub fn new(result: Result<Snapshot, Failure>, known: Known, waited: Duration) -> Self {
-        let Known { build_id, last: last_seen, log_tail } = known;
+        let Known { build_id, last: last_seen, log_tail, phases } = known;
         let (end, last) = match result {
             Ok(snapshot) => {
                 let end = match (&snapshot.state, &snapshot.image) {
@@ -93,7 +96,7 @@ impl Outcome {
             }
             Err(failure) => (End::Stopped(failure), last_seen),
         };
-        Outcome { end, build_id, last, log_tail, waited_secs: waited.as_secs() }
+        Outcome { end, build_id, last, log_tail, phases, waited_secs: waited.as_secs() }
     }
 
     pub fn exit(&self) -> Exit {
@@ -205,12 +208,16 @@ impl Outcome {
                 s.parts.iter().map(|p| (p.name.as_str(), p.status.as_str(), p.image.as_deref())).collect()
             }),
             log_tail: if matches!(self.end, End::Unsuccessful(_)) { &self.log_tail } else { &[] },
+            phases: self.phases.as_ref(),
         }
     }
 
     /// Says in the CI log how it ended.
     pub fn report(&self, console: &mut Console, ctx: &Context) {
         console.close_group();
+        if let Some(phases) = self.phases.as_ref().filter(|p| !p.is_empty()) {
+            console.phase_table(&phases.table_lines());
+        }
         let id = self.build_id.as_deref().unwrap_or("?");
         match &self.end {
             End::Succeeded(image) => {

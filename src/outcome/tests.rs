@@ -20,11 +20,12 @@ fn snapshot(state: BuildState, image: Result<Image, &'static str>) -> Snapshot {
             status: "COMPLETED".into(),
             image: None,
         }],
+        timing: crate::provider::Timing::default(),
     }
 }
 
 fn known() -> Known {
-    Known { build_id: Some("b1".into()), last: None, log_tail: vec!["ERROR: x".into()] }
+    Known { build_id: Some("b1".into()), last: None, log_tail: vec!["ERROR: x".into()], phases: None }
 }
 
 static TARGET: Target = Target::BuildId(String::new());

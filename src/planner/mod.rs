@@ -1,6 +1,13 @@
 //! The polling policy as a pure planner: what has been observed goes in (status answers, log
-//! reads, failures, `Retry-After`), the next actions come out. No I/O and no clock of its own:
-//! every time is passed in, as time since the gate started.
+//! reads and what they told of the build's phases, the likely end from earlier builds, failures,
+//! `Retry-After`), the next actions come out. No I/O and no clock of its own: every time is
+//! passed in, as time since the gate started, and every wait derives from the three intervals
+//! of the configuration.
+//!
+//! Guided by the log (when it is streamed): lines flowing prove the build runs, so the status is
+//! read rarely while they flow and at once when they stop; a final phase makes the end near, and
+//! the status is then read at half the first interval, backing off; the likely end from earlier
+//! builds is watched at the first interval. Without a log, the plain backoff.
 
 mod cadence;
 mod schedule;
@@ -8,7 +15,7 @@ mod schedule;
 use std::time::Duration;
 
 pub use cadence::Cadence;
-pub use schedule::{Schedule, base_delays};
+pub use schedule::{Schedule, base_delays, jitter};
 
 /// Answers that cannot be read are retried this many times in a row before the gate gives up.
 pub const UNREADABLE_LIMIT: u32 = 3;
@@ -91,6 +98,42 @@ pub struct LogsRead {
     pub retry_after: Option<Duration>,
     /// How many entries a usual read holds now (fewer than the API's default for long lines).
     pub usual_window: usize,
+    /// How far the log says the build has come.
+    pub stage: Stage,
+}
+
+/// How far the build log says the build has come (`CodeBuild`'s phase lines).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// The log has shown no phase line.
+    #[default]
+    Unknown,
+    /// An early phase.
+    Early,
+    /// The last long phase (`POST_BUILD`, the image push): the end comes within a few reads.
+    Late,
+    /// The final lines (`POST_BUILD` complete, `UPLOAD_ARTIFACTS`, `FINALIZING`, a phase that
+    /// failed): the end is seconds away.
+    Final,
+}
+
+/// When the build will likely end, from earlier builds' durations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Eta {
+    /// The likely end, as time since the gate started.
+    pub end: Duration,
+    /// How far around it the end may fall (the spread of earlier durations).
+    pub spread: Duration,
+}
+
+impl Eta {
+    /// The stretch watched at the first interval, when the spread is narrow enough for watching
+    /// it to pay (at most twice the longest interval each side).
+    fn watched(self, settings: &Settings) -> Option<(Duration, Duration)> {
+        let half = self.spread.max(settings.first_interval);
+        (half <= settings.max_interval.saturating_mul(2))
+            .then(|| (self.end.saturating_sub(half), self.end.saturating_add(half)))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +145,10 @@ enum FinalRead {
 
 struct Logs {
     cadence: Cadence,
-    due: bool,
+    /// When the next read is due; `None` until the build runs.
+    next_at: Option<Duration>,
+    /// Reads made, for the jitter of their gaps.
+    reads: u64,
     in_flight: Option<Duration>,
     not_before: Duration,
     /// The slowest recent read, fading by half a read: sizes the final read's budget.
@@ -131,6 +177,11 @@ pub struct Planner {
     last_read_made: bool,
     phase: Phase,
     logs: Option<Logs>,
+    /// How far the log says the build has come.
+    stage: Stage,
+    /// The short schedule of status reads once the log shows the final lines.
+    final_polls: Option<Schedule>,
+    eta: Option<Eta>,
 }
 
 impl Planner {
@@ -143,9 +194,13 @@ impl Planner {
             waits_past_deadline: false,
             last_read_made: false,
             phase: Phase::Waiting,
+            stage: Stage::Unknown,
+            final_polls: None,
+            eta: None,
             logs: settings.log_interval.map(|interval| Logs {
-                cadence: Cadence::new(interval),
-                due: false,
+                cadence: Cadence::new(settings.first_interval, settings.max_interval, interval),
+                next_at: None,
+                reads: 0,
                 in_flight: None,
                 not_before: Duration::ZERO,
                 latency: Duration::ZERO,
@@ -153,6 +208,11 @@ impl Planner {
             }),
             settings,
         }
+    }
+
+    /// The overall deadline, as time since the gate started.
+    pub fn deadline(&self) -> Duration {
+        self.settings.deadline
     }
 
     /// The latest any request may end: one request timeout after the deadline.
@@ -194,15 +254,16 @@ impl Planner {
         }
         let until = self.until(now);
         if let Some(logs) = self.logs.as_mut()
-            && logs.due
+            && let Some(due) = logs.next_at
             && logs.in_flight.is_none()
         {
-            if now >= logs.not_before {
-                logs.due = false;
+            let at = due.max(logs.not_before);
+            if now >= at {
+                logs.next_at = None;
                 logs.in_flight = Some(now);
                 actions.read_logs = Some(until);
             } else {
-                wake = wake.min(logs.not_before);
+                wake = wake.min(at);
             }
         }
         actions.wake_at = Some(wake);
@@ -271,16 +332,65 @@ impl Planner {
                 // The build's first status read is owed, also at the deadline.
                 self.last_read_made = false;
             }
-            Seen::Pending { changed } | Seen::Running { changed } => {
+            Seen::Pending { changed } => {
                 if changed {
                     self.schedule.reset();
                 }
-                let delay = self.schedule.next_delay();
-                self.next_status_at = now + delay;
-                if let (Seen::Running { .. }, Some(logs)) = (seen, self.logs.as_mut()) {
-                    logs.due |= logs.cadence.due(now, delay);
+                self.next_status_at = now + self.schedule.next_delay();
+            }
+            Seen::Running { changed } => {
+                if changed {
+                    self.schedule.reset();
+                }
+                self.next_status_at = now + self.running_delay();
+                if let Some(logs) = self.logs.as_mut()
+                    && logs.in_flight.is_none()
+                    && logs.next_at.is_none()
+                    && logs.reads == 0
+                {
+                    // The first answer that finds the build running reads its log at once.
+                    logs.next_at = Some(now);
                 }
             }
+        }
+    }
+
+    /// The wait before the next status read of a running build. With its log streamed and
+    /// telling the build's phases: half the first interval once the
+    /// log shows the final lines, backing off; twice the log interval while lines flow (a log
+    /// that stops calls for a read at once); else twice the backoff, so that an end the log gives
+    /// no sign of is seen within twice the longest interval. Without a log or phase lines: the
+    /// backoff (earlier builds then only make the log read more often around the likely end).
+    fn running_delay(&mut self) -> Duration {
+        let base = self.schedule.next_delay();
+        let Some(logs) = self.logs.as_ref() else { return base };
+        if let Some(near) = self.final_polls.as_mut() {
+            return near.next_delay();
+        }
+        if self.stage == Stage::Unknown {
+            // The log tells no phases: never slower than the backoff alone.
+            return base;
+        }
+        if logs.cadence.flowing() {
+            self.settings.log_interval.unwrap_or(base).saturating_mul(2).max(base.saturating_mul(2))
+        } else {
+            base.saturating_mul(2)
+        }
+    }
+
+    /// Whether `now` falls where earlier builds say this one likely ends.
+    fn around_eta(&self, now: Duration) -> bool {
+        self.eta.and_then(|eta| eta.watched(&self.settings)).is_some_and(|(from, to)| now >= from && now <= to)
+    }
+
+    /// The likely end of the build, from earlier builds: the log is read at the first interval
+    /// around it.
+    pub fn eta(&mut self, now: Duration, eta: Eta) {
+        self.eta = Some(eta);
+        if let (Some((from, _)), Some(logs)) = (eta.watched(&self.settings), self.logs.as_mut())
+            && let Some(next) = logs.next_at.as_mut()
+        {
+            *next = (*next).min(from.max(now));
         }
     }
 
@@ -304,6 +414,18 @@ impl Planner {
     }
 
     pub fn logs_read(&mut self, now: Duration, read: LogsRead) {
+        let first = self.settings.first_interval;
+        if self.logs.is_none() {
+            return;
+        }
+        if read.stage == Stage::Final && self.final_polls.is_none() {
+            // The final lines: the status at once, then at half the first interval, backing off.
+            self.final_polls = Some(Schedule::new(first / 2, self.settings.max_interval, self.settings.seed));
+            self.next_status_at = self.next_status_at.min(now);
+        }
+        self.stage = self.stage.max(read.stage);
+        let near = self.stage > Stage::Early || self.around_eta(now);
+        let (seed, half_max) = (self.settings.seed, self.settings.max_interval / 2);
         let Some(logs) = self.logs.as_mut() else { return };
         if let Some(started) = logs.in_flight.take() {
             logs.latency = now.saturating_sub(started).max(logs.latency / 2);
@@ -311,11 +433,31 @@ impl Planner {
         if let Some(wait) = read.retry_after {
             logs.not_before = now.saturating_add(wait);
         }
-        match logs.final_read {
-            FinalRead::Reading => logs.final_read = FinalRead::Done { missed: read.failed },
-            _ if !read.failed => logs.cadence.read(now, read.new_entries, read.usual_window),
-            _ => {}
+        if logs.final_read == FinalRead::Reading {
+            logs.final_read = FinalRead::Done { missed: read.failed };
+            return;
         }
+        let was_flowing = logs.cadence.flowing();
+        if !read.failed {
+            logs.cadence.read(now, read.new_entries, read.usual_window);
+        }
+        logs.reads += 1;
+        let mut gap = jitter(logs.cadence.gap(near.then_some(half_max)), seed ^ 0x5eed, logs.reads);
+        if let Some((from, _)) = self.eta.and_then(|eta| eta.watched(&self.settings))
+            && now < from
+        {
+            gap = gap.min(from.saturating_sub(now));
+        }
+        logs.next_at = Some(now + gap);
+        if !read.failed && read.new_entries == 0 && (was_flowing || near) {
+            // The log went quiet: the build may have ended.
+            self.next_status_at = self.next_status_at.min(now);
+        }
+    }
+
+    /// How far the log says the build has come.
+    pub fn stage(&self) -> Stage {
+        self.stage
     }
 }
 

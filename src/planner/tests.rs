@@ -79,7 +79,10 @@ fn a_terminal_status_drops_a_hanging_log_read_for_a_short_final_one() {
         "bounded by the first interval, not the request timeout: {until:?}"
     );
     assert_eq!(p.next(wake + ms(20)).stop, None, "waits for the final read");
-    p.logs_read(wake + ms(30), LogsRead { new_entries: 3, failed: false, retry_after: None, usual_window: 500 });
+    p.logs_read(
+        wake + ms(30),
+        LogsRead { new_entries: 3, failed: false, retry_after: None, usual_window: 500, stage: Stage::Unknown },
+    );
     assert_eq!(p.next(wake + ms(30)).stop, Some(Stop { ended: true, log_read_missed: false }));
 }
 
@@ -89,7 +92,16 @@ fn retry_after_on_the_log_is_honoured_and_a_final_read_past_it_is_skipped() {
     p.next(ms(0));
     p.status_answered(ms(10), Seen::Running { changed: false });
     assert!(p.next(ms(10)).read_logs.is_some());
-    p.logs_read(ms(20), LogsRead { new_entries: 0, failed: true, retry_after: Some(ms(500_000)), usual_window: 500 });
+    p.logs_read(
+        ms(20),
+        LogsRead {
+            new_entries: 0,
+            failed: true,
+            retry_after: Some(ms(500_000)),
+            usual_window: 500,
+            stage: Stage::Early,
+        },
+    );
     // Many status answers later, still before the log's Retry-After: no log read.
     let mut now = ms(20);
     while now < ms(50_000) {
@@ -162,4 +174,131 @@ fn a_build_found_at_the_deadline_gets_its_first_status_read_within_the_same_boun
     let end = p.next(ms(1_600));
     let until = end.read_logs.expect("the last log read");
     assert!(until <= ms(31_000));
+}
+
+/// A planner whose build runs with its log read once (`new` entries, at `stage`), at `now`.
+fn running_with_log(now: Duration, new: usize, stage: Stage) -> Planner {
+    let mut p = Planner::new(settings(true));
+    p.next(ms(0));
+    p.status_answered(ms(0), Seen::Running { changed: true });
+    assert!(p.next(ms(0)).read_logs.is_some());
+    p.logs_read(now, LogsRead { new_entries: new, failed: false, retry_after: None, usual_window: 500, stage });
+    p
+}
+
+fn read(p: &mut Planner, now: Duration, new: usize, stage: Stage) {
+    p.logs_read(now, LogsRead { new_entries: new, failed: false, retry_after: None, usual_window: 500, stage });
+}
+
+/// The next status read at or after `now`, answering nothing in between.
+fn next_status_read(p: &mut Planner, mut now: Duration) -> Duration {
+    loop {
+        let a = p.next(now);
+        if a.read_status.is_some() {
+            return now;
+        }
+        now = a.wake_at.expect("a wake");
+    }
+}
+
+#[test]
+fn while_lines_flow_and_phases_are_told_the_status_is_read_rarely() {
+    let mut p = running_with_log(ms(1_000), 50, Stage::Early);
+    let at = next_status_read(&mut p, ms(1_000));
+    p.status_answered(at, Seen::Running { changed: false });
+    // Lines flow: the status waits twice the log interval, the log is read within the longest interval.
+    let a = p.next(at);
+    assert!(a.wake_at.unwrap() <= at + ms(10_000), "the log is due within the longest interval");
+    let mut now = at;
+    let mut log_reads = 0;
+    while now < at + ms(100_000) {
+        let a = p.next(now);
+        assert!(a.read_status.is_none(), "no status read while lines flow ({now:?})");
+        if a.read_logs.is_some() {
+            log_reads += 1;
+            read(&mut p, now, 20, Stage::Early);
+        }
+        now = p.next(now).wake_at.unwrap();
+    }
+    assert!((10..=13).contains(&log_reads), "a read every 8-10 s: {log_reads}");
+}
+
+/// A build whose log flows and tells phases, its status read once; then the next log read
+/// (`new` entries at `stage`): the planner and when that read was made.
+fn flowing_then_read(new: usize, stage: Stage) -> (Planner, Duration) {
+    let mut p = running_with_log(ms(1_000), 50, Stage::Early);
+    let mut now = next_status_read(&mut p, ms(1_000));
+    p.status_answered(now, Seen::Running { changed: false });
+    loop {
+        let a = p.next(now);
+        if a.read_logs.is_some() {
+            read(&mut p, now, new, stage);
+            return (p, now);
+        }
+        now = a.wake_at.unwrap();
+    }
+}
+
+#[test]
+fn a_log_that_stops_calls_for_a_status_read_at_once() {
+    let (mut p, now) = flowing_then_read(0, Stage::Early);
+    assert!(p.next(now).read_status.is_some(), "the quiet read is followed by a status read at once");
+}
+
+#[test]
+fn the_final_lines_make_the_status_read_at_once_then_at_half_the_first_interval() {
+    let (mut p, now) = flowing_then_read(5, Stage::Final);
+    assert!(p.next(now).read_status.is_some(), "at once");
+    p.status_answered(now, Seen::Running { changed: false });
+    let again = next_status_read(&mut p, now);
+    let gap = again.saturating_sub(now);
+    assert!(gap <= ms(1_000) && gap > ms(800), "then half the first interval: {gap:?}");
+    p.status_answered(again, Seen::Running { changed: false });
+    let third = next_status_read(&mut p, again);
+    let gap = third.saturating_sub(again);
+    assert!(gap <= ms(2_000) && gap > ms(1_600), "backing off: {gap:?}");
+}
+
+#[test]
+fn the_last_long_phase_reads_the_log_at_half_the_longest_interval() {
+    let mut p = running_with_log(ms(1_000), 50, Stage::Late);
+    let a = p.next(ms(1_000));
+    let due = a.wake_at.unwrap();
+    assert!(due <= ms(6_000), "the log within 5 s: {due:?}");
+}
+
+#[test]
+fn without_phase_lines_the_status_keeps_the_plain_backoff() {
+    let mut p = running_with_log(ms(1_000), 50, Stage::Unknown);
+    let at = next_status_read(&mut p, ms(1_000));
+    assert!(at <= ms(2_000), "the backoff's first interval: {at:?}");
+    p.status_answered(at, Seen::Running { changed: false });
+    let next = next_status_read(&mut p, at);
+    assert!(next.saturating_sub(at) <= ms(4_000), "then its second: {next:?} after {at:?}");
+}
+
+#[test]
+fn earlier_builds_make_the_log_read_around_the_likely_end() {
+    let mut p = running_with_log(ms(1_000), 50, Stage::Early);
+    p.eta(ms(1_000), Eta { end: ms(300_000), spread: ms(6_000) });
+    let mut now = ms(1_000);
+    let mut reads_in_window = Vec::new();
+    while now < ms(320_000) {
+        let a = p.next(now);
+        if a.read_status.is_some() {
+            p.status_answered(now, Seen::Running { changed: false });
+        }
+        if a.read_logs.is_some() {
+            if now >= ms(294_000) && now <= ms(306_000) {
+                reads_in_window.push(now);
+            }
+            read(&mut p, now, 10, Stage::Early);
+        }
+        now = p.next(now).wake_at.unwrap();
+    }
+    assert!(
+        reads_in_window.first().is_some_and(|t| *t <= ms(294_100)),
+        "read as the window opens: {reads_in_window:?}"
+    );
+    assert!(reads_in_window.len() >= 3, "and at half the longest interval in it: {reads_in_window:?}");
 }

@@ -7,6 +7,8 @@ pub mod prime;
 
 pub use json::parse_rfc3339;
 
+use crate::clock::Reading;
+pub use crate::history::History;
 use crate::http::{Deadline, FetchError};
 use crate::logs::LogWindow;
 
@@ -132,6 +134,24 @@ pub struct Snapshot {
     pub logs_url: Option<String>,
     pub error_message: Option<String>,
     pub parts: Vec<Part>,
+    pub timing: Timing,
+}
+
+/// When the build started, and what the answer told of the server's clock.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// `startedAt`, in ms since the Unix epoch on the server's clock.
+    pub started_at_ms: Option<i64>,
+    pub clock: Option<Reading>,
+    /// What earlier builds must share to say how long this one takes (Pipecat).
+    pub like: Option<Like>,
+}
+
+/// Which earlier builds are like this one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Like {
+    pub region: Option<String>,
+    pub dockerfile_path: Option<String>,
 }
 
 /// A build found by its context hash.
@@ -159,6 +179,10 @@ pub trait Provider {
         region: Option<&str>,
         deadline: Deadline,
     ) -> Result<Option<Found>, FetchError>;
+
+    /// The durations of recent successful builds like this one (one request); `None` when the
+    /// API has no list of builds.
+    async fn history(&self, like: &Like, deadline: Deadline) -> Option<Result<History, FetchError>>;
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@ use reqwest::Url;
 use serde_json::Value;
 
 use super::json::{array, integer, plausible_duration, read_answer, seconds_between, text};
-use super::{BuildState, Found, Image, Provider, Snapshot, Target, is_uuid};
+use super::{BuildState, Found, History, Image, Like, Provider, Snapshot, Target, Timing, is_uuid};
+use crate::clock::Reading;
 use crate::http::{Deadline, FetchError, Http};
 use crate::logs::LogWindow;
 
@@ -12,6 +13,9 @@ use crate::logs::LogWindow;
 const PAGE_SIZE: usize = 100;
 /// Pages read at most in one search (10 000 builds), so a list that never ends cannot hold the gate.
 const MAX_PAGES: usize = 100;
+/// Recent successful builds listed for the history: enough to find 20 of the same Dockerfile
+/// among builds of a few.
+const HISTORY_LISTED: usize = 50;
 
 pub struct Pipecat {
     http: Http,
@@ -32,8 +36,18 @@ impl Pipecat {
     }
 
     async fn get(&self, url: Url, deadline: Deadline, what: &str) -> Result<(Value, usize), FetchError> {
+        let (value, bytes, _) = self.get_with_clock(url, deadline, what).await?;
+        Ok((value, bytes))
+    }
+
+    async fn get_with_clock(
+        &self,
+        url: Url,
+        deadline: Deadline,
+        what: &str,
+    ) -> Result<(Value, usize, Option<Reading>), FetchError> {
         let answer = self.http.get(url, deadline).await?;
-        Ok((read_answer(&answer, what, error_detail)?, answer.body.len()))
+        Ok((read_answer(&answer, what, error_detail)?, answer.body.len(), answer.clock))
     }
 }
 
@@ -45,6 +59,17 @@ fn url(base: &Url, segments: &[&str], query: &[(&str, &str)]) -> Url {
         url.query_pairs_mut().extend_pairs(query);
     }
     url
+}
+
+/// Recent successful builds, for how long builds like this one take.
+fn history_url(base: &Url, like: &Like) -> Url {
+    let limit = HISTORY_LISTED.to_string();
+    let mut query = vec![("status", "success")];
+    if let Some(region) = like.region.as_deref() {
+        query.push(("region", region));
+    }
+    query.push(("limit", &limit));
+    url(base, &["builds"], &query)
 }
 
 fn list_url(base: &Url, hash: &str, region: Option<&str>, offset: usize) -> Url {
@@ -63,6 +88,9 @@ pub fn planned_urls(base: &Url, target: &Target) -> Vec<String> {
         Target::BuildId(id) => vec![
             url(base, &["builds", id], &[]).to_string(),
             url(base, &["builds", id, "logs"], &[("limit", "500")]).to_string(),
+            history_url(base, &Like { region: Some("{region}".into()), dockerfile_path: None })
+                .to_string()
+                .replace("%7Bregion%7D", "{region}"),
         ],
         Target::ContextHash { hash, region } => vec![
             list_url(base, hash, region.as_deref(), 0).to_string(),
@@ -114,6 +142,11 @@ fn snapshot_of(requested_id: &str, build: &Value) -> Result<Snapshot, FetchError
         logs_url: text(build, &["logsUrl"]),
         error_message: text(build, &["errorMessage"]),
         parts: Vec::new(),
+        timing: Timing {
+            started_at_ms: text(build, &["startedAt"]).as_deref().and_then(super::parse_rfc3339),
+            clock: None,
+            like: Some(Like { region: text(build, &["region"]), dockerfile_path: text(build, &["dockerfilePath"]) }),
+        },
     })
 }
 
@@ -139,12 +172,33 @@ fn age_key(build: &Value) -> (i64, i64) {
 
 impl Provider for Pipecat {
     async fn snapshot(&self, id: &str, deadline: Deadline) -> Result<Snapshot, FetchError> {
-        let (answer, _) = self.get(self.url(&["builds", id], &[]), deadline, &format!("build {id}")).await?;
+        let url = self.url(&["builds", id], &[]);
+        let (answer, _, clock) = self.get_with_clock(url, deadline, &format!("build {id}")).await?;
         let build = answer
             .get("build")
             .filter(|b| b.is_object())
             .ok_or_else(|| FetchError::Unreadable { reason: "the build answer has no `build` object".into() })?;
-        snapshot_of(id, build)
+        let mut snapshot = snapshot_of(id, build)?;
+        snapshot.timing.clock = clock;
+        Ok(snapshot)
+    }
+
+    async fn history(&self, like: &Like, deadline: Deadline) -> Option<Result<History, FetchError>> {
+        let read = async {
+            let (page, _) = self.get(history_url(&self.base, like), deadline, "recent successful builds").await?;
+            let listed: Vec<(std::time::Duration, Option<String>)> = array(&page, "builds")
+                .iter()
+                .filter(|b| text(b, &["status"]).is_none_or(|s| s == "success"))
+                .filter_map(|b| {
+                    let secs = integer(b, &["buildDurationSeconds"]).and_then(plausible_duration).or_else(|| {
+                        seconds_between(text(b, &["startedAt"]).as_deref(), text(b, &["completedAt"]).as_deref())
+                    })?;
+                    Some((std::time::Duration::from_secs(secs), text(b, &["dockerfilePath"])))
+                })
+                .collect();
+            Ok(History::pick(&listed, like.dockerfile_path.as_deref()))
+        };
+        Some(read.await)
     }
 
     async fn log_window(&self, id: &str, limit: usize, deadline: Deadline) -> Option<Result<LogWindow, FetchError>> {

@@ -134,6 +134,7 @@ fn snapshot_of(requested_id: &str, build: &Value) -> Result<Snapshot, FetchError
             .or_else(|| failing.and_then(Artifact::error))
             .or_else(|| text(build, &["errorMessage", "error_message"])),
         parts: parts_of(&artifacts),
+        timing: super::Timing::default(),
     })
 }
 
@@ -190,6 +191,11 @@ impl Provider for Prime {
 
     async fn find_by_context_hash(&self, _: &str, _: Option<&str>, _: Deadline) -> Result<Option<Found>, FetchError> {
         Err(FetchError::Refused(Refusal::Unsupported("Prime Intellect builds cannot be found by context hash")))
+    }
+
+    /// Prime's API lists no builds: its builds are polled on the plain backoff.
+    async fn history(&self, _: &super::Like, _: Deadline) -> Option<Result<super::History, FetchError>> {
+        None
     }
 }
 

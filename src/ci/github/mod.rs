@@ -48,6 +48,10 @@ pub fn output_entry_with(name: &str, value: &str, mut fresh: impl FnMut() -> Str
 }
 
 impl Dialect for Github {
+    fn phase_table_in_log(&self) -> bool {
+        false
+    }
+
     fn line(&self, out: &mut String, text: &str) {
         out.push_str(&gate_text(text));
         out.push('\n');

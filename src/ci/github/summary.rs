@@ -1,12 +1,13 @@
 //! GitHub's Markdown step summary: the build's facts as a table, the image and where it came
-//! from, the artifacts, and on failure the last log lines; every field cut, so the whole stays
-//! far below GitHub's 1 MiB limit whatever the API returns.
+//! from, the artifacts, the build's phases, and on failure the last log lines; every field cut,
+//! so the whole stays far below GitHub's 1 MiB limit whatever the API or the log returns.
 
 use std::fmt::Write as _;
 
 use crate::text::{Redactor, cut, inert_text, one_line};
 
-/// Cuts per field: together (with at most [`MAX_PARTS`] rows) well under 200 KiB.
+/// Cuts per field: together (with at most [`MAX_PARTS`] rows) well under 200 KiB; the phases add
+/// at most [`crate::phases::MAX_PHASES`] short rows (their names cut to 40 characters).
 const FIELD_MAX: usize = 2 * 1024;
 const URL_MAX: usize = 8 * 1024;
 const TAIL_MAX: usize = 64 * 1024;
@@ -30,6 +31,8 @@ pub struct Summary<'a> {
     pub parts: Vec<(&'a str, &'a str, Option<&'a str>)>,
     /// The last build log lines, shown when the build failed.
     pub log_tail: &'a [String],
+    /// The build's phases as its log told them.
+    pub phases: Option<&'a crate::phases::Phases>,
 }
 
 pub fn summary_markdown(s: &Summary, redactor: &Redactor) -> String {
@@ -74,6 +77,9 @@ pub fn summary_markdown(s: &Summary, redactor: &Redactor) -> String {
             let _ = writeln!(md, "\n{} more artifacts are not listed.", s.parts.len() - MAX_PARTS);
         }
     }
+    if let Some(phases) = s.phases.filter(|p| !p.is_empty()) {
+        let _ = write!(md, "\n#### Build phases\n\n{}", redactor.redact(&phases.markdown()));
+    }
     if !s.log_tail.is_empty() {
         let tail = clean(&s.log_tail.join("\n"), TAIL_MAX);
         let fence = "`".repeat(longest_backtick_run(&tail).max(2) + 1);
@@ -93,7 +99,10 @@ fn longest_backtick_run(text: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::phases::Phases;
 
     fn failed<'a>(tail: &'a [String], error: &'a str, image: Option<(&'a str, &'a str)>) -> Summary<'a> {
         Summary {
@@ -108,13 +117,25 @@ mod tests {
             error_message: Some(error),
             parts: Vec::new(),
             log_tail: tail,
+            phases: None,
         }
     }
 
     #[test]
     fn golden_bytes() {
         let tail = ["Step 3/6 : COPY missing.txt .".to_string(), "ERROR: ``` not found".to_string()];
-        insta::assert_snapshot!(summary_markdown(&failed(&tail, "COPY failed: no file", None), &Redactor::default()));
+        let mut phases = Phases::new();
+        for line in [
+            "[Container] 2026/03/04 10:00:00.5 Entering phase INSTALL",
+            "[Container] 2026/03/04 10:00:05.5 Phase complete: INSTALL State: SUCCEEDED",
+            "[Container] 2026/03/04 10:00:06 Entering phase: BUILD",
+            "[Container] 2026/03/04 10:00:48 Phase complete: BUILD State: FAILED",
+        ] {
+            phases.observe(line, Duration::ZERO);
+        }
+        let mut with_phases = failed(&tail, "COPY failed: no file", None);
+        with_phases.phases = Some(&phases);
+        insta::assert_snapshot!(summary_markdown(&with_phases, &Redactor::default()));
         let mut vm = failed(&[], "", Some(("reg/vm:1", "the completed VM_SANDBOX artifact's fullImagePath")));
         (vm.provider, vm.status, vm.provider_status, vm.error_message, vm.logs_url) =
             ("prime", "success", Some("COMPLETED"), None, None);
@@ -132,8 +153,16 @@ mod tests {
         s.logs_url = Some(&huge);
         s.provider_status = Some(&huge);
         s.parts = (0..40_000).map(|_| (huge.as_str(), huge.as_str(), Some(huge.as_str()))).collect();
+        let mut phases = Phases::new();
+        let long = "p".repeat(4096);
+        for i in 0..1000 {
+            phases.observe(&format!("Entering phase {long}{i}"), Duration::from_secs(i));
+            phases.observe(&format!("Phase complete: {long}{i} State: FAILED"), Duration::from_secs(i + 1));
+        }
+        s.phases = Some(&phases);
         let md = summary_markdown(&s, &Redactor::default());
         assert!(md.len() < 1024 * 1024 / 2, "{} bytes", md.len());
+        assert!(md.contains("#### Build phases") && md.contains("936 more phases are not listed."));
         assert!(md.contains("````text\n"));
         assert!(md.contains("39950 more artifacts"));
     }
