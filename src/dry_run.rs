@@ -18,9 +18,8 @@ pub fn print_plan(config: &Config, urls: &[String], console: &mut Console) {
 fn rows(config: &Config, urls: &[String]) -> Vec<(&'static str, String)> {
     let target = match &config.target {
         Target::BuildId(id) => format!("build {id}"),
-        Target::ContextHash { hash, region: None } => format!("the newest build with context hash {hash}"),
-        Target::ContextHash { hash, region: Some(r) } => {
-            format!("the newest build with context hash {hash} in region {r}")
+        search @ Target::ContextHash { .. } => {
+            format!("the newest build with {}", search.search_words().unwrap_or_default())
         }
     };
     let delays: Vec<String> =

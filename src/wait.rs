@@ -58,10 +58,9 @@ impl<'a, P: Provider> Wait<'a, P> {
     pub async fn run(mut self) -> Result<Snapshot, Failure> {
         match self.target {
             Target::BuildId(id) => self.known.build_id = Some(id.clone()),
-            Target::ContextHash { hash, region } => self.console.line(&format!(
-                "Looking for the newest build with context hash {hash}{}",
-                region.as_ref().map(|r| format!(" in region {r}")).unwrap_or_default()
-            )),
+            search @ Target::ContextHash { .. } => self
+                .console
+                .line(&format!("Looking for the newest build with {}", search.search_words().unwrap_or_default())),
         }
         if let Some(id) = self.known.build_id.clone() {
             self.recorder.build_found(&id)?;
@@ -116,8 +115,9 @@ impl<'a, P: Provider> Wait<'a, P> {
             (Some(id), _) => {
                 Box::pin(async move { StatusAnswer::Snapshot(provider.snapshot(&id, deadline).await.map(Box::new)) })
             }
-            (None, Target::ContextHash { hash, region }) => Box::pin(async move {
-                StatusAnswer::Search(provider.find_by_context_hash(hash, region.as_deref(), deadline).await)
+            (None, Target::ContextHash { hash, region, dockerfile }) => Box::pin(async move {
+                let filters = (region.as_deref(), dockerfile.as_deref());
+                StatusAnswer::Search(provider.find_by_context_hash(hash, filters, deadline).await)
             }),
             (None, Target::BuildId(id)) => {
                 Box::pin(async move { StatusAnswer::Snapshot(provider.snapshot(id, deadline).await.map(Box::new)) })

@@ -124,3 +124,50 @@ fn no_build_before_the_deadline_exits_124_waiting() {
         run.stdout
     );
 }
+
+#[test]
+fn with_a_dockerfile_only_builds_of_that_dockerfile_are_picked() {
+    // One context, two Dockerfiles: the newest build with the hash is the worker's; the gate waits
+    // on the app's newest, and never picks the worker's even when no build of the app exists.
+    let worker = uuid(1);
+    let (app_old, app_new) = (uuid(2), uuid(3));
+    let build = |id: &str, path: &str, created: &str| {
+        PipecatBuild::new(id).context_hash(HASH).dockerfile_path(path).created_at(created).step(ms(0), "success")
+    };
+    let api = FakeApi::start(
+        Scenario::new()
+            .pipecat(build(&app_old, "Dockerfile", "2026-02-20T10:00:00Z").image_uri("registry/app:old"))
+            .pipecat(build(&worker, "docker/Dockerfile.worker", "2026-02-20T12:00:00Z").image_uri("registry/worker:1"))
+            .pipecat(
+                build(&app_new, "Dockerfile", "2026-02-20T11:00:00Z").image_uri("registry/app:new").appear_at(ms(200)),
+            ),
+    );
+    let run = by_hash(&api, &[("BUILDGATE_DOCKERFILE", "Dockerfile")]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("Looking for the newest build with context hash"), "{}", run.stdout);
+    assert!(run.stdout.contains("of Dockerfile Dockerfile"), "{}", run.stdout);
+    assert_eq!(run.output("build-id").as_deref(), Some(app_old.as_str()), "the app's newest at the first search");
+    let any = by_hash(&api, &[]);
+    assert_eq!(any.output("build-id").as_deref(), Some(worker.as_str()), "without it, the newest of any Dockerfile");
+    let unknown =
+        FakeApi::start(Scenario::new().pipecat(build(&worker, "docker/Dockerfile.worker", "2026-02-20T12:00:00Z")));
+    let waiting = by_hash(&unknown, &[("BUILDGATE_DOCKERFILE", "Dockerfile"), ("BUILDGATE_TIMEOUT", "300ms")]);
+    assert_eq!(waiting.code, 124, "a build of another Dockerfile is never picked: {}", waiting.stdout);
+    assert!(waiting.stdout.contains("of Dockerfile Dockerfile appeared before the deadline"), "{}", waiting.stdout);
+}
+
+#[test]
+fn a_dockerfile_without_a_context_hash_is_a_configuration_error() {
+    let api = FakeApi::start(Scenario::new());
+    let run = gate(&api, &[("BUILDGATE_DOCKERFILE", "Dockerfile")]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("BUILDGATE_DOCKERFILE") || run.stdout.contains("BUILDGATE_DOCKERFILE"),
+        "{}",
+        run.stderr
+    );
+    let dry = FakeApi::start(Scenario::new());
+    let plan = by_hash(&dry, &[("BUILDGATE_DOCKERFILE", "docker/Dockerfile.worker"), ("BUILDGATE_DRY_RUN", "true")]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stdout.contains("of Dockerfile docker/Dockerfile.worker"), "{}", plan.stdout);
+}

@@ -35,6 +35,7 @@ struct RawConfig {
     build_id: Option<String>,
     context_hash: Option<String>,
     region: Option<String>,
+    dockerfile: Option<String>,
     api_key: Option<String>,
     api_url: Option<String>,
     timeout: Option<String>,
@@ -162,7 +163,7 @@ pub fn load(env: &Env) -> Result<Config, ConfigErrors> {
 fn validate(raw: RawConfig, env: &Env, c: &mut Checker) -> Option<Config> {
     let provider = c.check(provider(raw.provider.as_deref())).unwrap_or(ProviderKind::Pipecat);
     let durations = c.check_durations(&raw);
-    let target = c.check(target(provider, raw.build_id, raw.context_hash, raw.region));
+    let target = c.check(target(provider, raw.build_id, raw.context_hash, (raw.region, raw.dockerfile)));
     let key = c.check(api_key(provider, raw.api_key, env));
     let api_url = c.check(api_url(raw.api_url.as_deref().unwrap_or(provider.default_url())));
     let logs = c.check(logs(provider, raw.logs.as_deref()));

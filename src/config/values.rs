@@ -26,8 +26,9 @@ pub(super) fn target(
     provider: ProviderKind,
     build_id: Option<String>,
     context_hash: Option<String>,
-    region: Option<String>,
+    filters: (Option<String>, Option<String>),
 ) -> Result<Target, ConfigError> {
+    let (region, dockerfile) = filters;
     match (build_id, context_hash) {
         (Some(_), Some(_)) => Err(error(
             "BUILDGATE_BUILD_ID",
@@ -39,6 +40,10 @@ pub(super) fn target(
         )),
         (Some(_), None) if region.is_some() => Err(error(
             "BUILDGATE_REGION",
+            "only filters a BUILDGATE_CONTEXT_HASH search; unset it when waiting by build id",
+        )),
+        (Some(_), None) if dockerfile.is_some() => Err(error(
+            "BUILDGATE_DOCKERFILE",
             "only filters a BUILDGATE_CONTEXT_HASH search; unset it when waiting by build id",
         )),
         (Some(id), None) => {
@@ -58,7 +63,11 @@ pub(super) fn target(
                     format!("{hash:?} contains whitespace or control characters"),
                 ));
             }
-            Ok(Target::ContextHash { hash, region: region.map(|r| r.trim().to_string()) })
+            let dockerfile = dockerfile.map(|d| d.trim().to_string());
+            if let Some(path) = dockerfile.as_deref().filter(|p| p.chars().any(char::is_control)) {
+                return Err(error("BUILDGATE_DOCKERFILE", format!("{path:?} contains control characters")));
+            }
+            Ok(Target::ContextHash { hash, region: region.map(|r| r.trim().to_string()), dockerfile })
         }
     }
 }

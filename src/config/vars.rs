@@ -27,6 +27,11 @@ pub const VARS: &[Var] = &[
         meaning: "pipecat only, with a context hash: only builds in this region",
     },
     Var {
+        name: "BUILDGATE_DOCKERFILE",
+        default: "",
+        meaning: "pipecat only, with a context hash: only builds of this Dockerfile (their `dockerfilePath`)",
+    },
+    Var {
         name: "BUILDGATE_API_KEY",
         default: "",
         meaning: "bearer token (required); when unset, PIPECAT_API_KEY (pipecat) or PRIME_API_KEY (prime)",

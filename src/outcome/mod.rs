@@ -149,9 +149,9 @@ impl Outcome {
                 let timeout = duration::format(ctx.timeout);
                 let note = last_error.as_ref().map(|e| format!(" (last error: {e})")).unwrap_or_default();
                 match (&self.build_id, ctx.target) {
-                    (None, Target::ContextHash { hash, region }) => format!(
-                        "no build with context hash {hash}{} appeared before the deadline (BUILDGATE_TIMEOUT={timeout}){note}",
-                        region.as_ref().map(|r| format!(" in region {r}")).unwrap_or_default()
+                    (None, search @ Target::ContextHash { .. }) => format!(
+                        "no build with {} appeared before the deadline (BUILDGATE_TIMEOUT={timeout}){note}",
+                        search.search_words().unwrap_or_default()
                     ),
                     (id, _) => format!(
                         "the deadline (BUILDGATE_TIMEOUT={timeout}) passed while build {} was still {}; it may still \

@@ -4,10 +4,13 @@
 //! passed in, as time since the gate started, and every wait derives from the three intervals
 //! of the configuration.
 //!
-//! Guided by the log (when it is streamed): lines flowing prove the build runs, so the status is
-//! read rarely while they flow and at once when they stop; a final phase makes the end near, and
-//! the status is then read at half the first interval, backing off; the likely end from earlier
-//! builds is watched at the first interval. Without a log, the plain backoff.
+//! Guided by the log (when it is streamed): a line waits at most the longest interval to be read.
+//! Once the log tells the build's phases, lines flowing prove the build runs, so the status is
+//! read rarely while they flow and at once when they stop; the last long phase reads the log at
+//! half the longest interval; the final lines read the status at once, then at half the first
+//! interval, backing off. Where the log tells no phases, the status keeps the plain backoff and
+//! the likely end from earlier builds makes the log read more often around it. Without a log,
+//! the plain backoff.
 
 mod cadence;
 mod schedule;
@@ -15,7 +18,7 @@ mod schedule;
 use std::time::Duration;
 
 pub use cadence::Cadence;
-pub use schedule::{Schedule, base_delays, jitter};
+pub use schedule::{Schedule, base_delays, jitter, jitter_within};
 
 /// Answers that cannot be read are retried this many times in a row before the gate gives up.
 pub const UNREADABLE_LIMIT: u32 = 3;
@@ -383,12 +386,13 @@ impl Planner {
         self.eta.and_then(|eta| eta.watched(&self.settings)).is_some_and(|(from, to)| now >= from && now <= to)
     }
 
-    /// The likely end of the build, from earlier builds: the log is read at the first interval
-    /// around it.
+    /// The likely end of the build, from earlier builds: where the log tells no phases, it is
+    /// read at half the longest interval around it.
     pub fn eta(&mut self, now: Duration, eta: Eta) {
         self.eta = Some(eta);
         if let (Some((from, _)), Some(logs)) = (eta.watched(&self.settings), self.logs.as_mut())
             && let Some(next) = logs.next_at.as_mut()
+            && self.stage == Stage::Unknown
         {
             *next = (*next).min(from.max(now));
         }
@@ -424,7 +428,9 @@ impl Planner {
             self.next_status_at = self.next_status_at.min(now);
         }
         self.stage = self.stage.max(read.stage);
-        let near = self.stage > Stage::Early || self.around_eta(now);
+        // Earlier builds guide the log reads only where the log tells no phases: with phase lines
+        // the final phase says more, sooner.
+        let near = self.stage > Stage::Early || (self.stage == Stage::Unknown && self.around_eta(now));
         let (seed, half_max) = (self.settings.seed, self.settings.max_interval / 2);
         let Some(logs) = self.logs.as_mut() else { return };
         if let Some(started) = logs.in_flight.take() {
@@ -442,9 +448,11 @@ impl Planner {
             logs.cadence.read(now, read.new_entries, read.usual_window);
         }
         logs.reads += 1;
-        let mut gap = jitter(logs.cadence.gap(near.then_some(half_max)), seed ^ 0x5eed, logs.reads);
+        // Log reads are jittered by up to 10% (status polls: 20%), so a line's wait stays near the bound.
+        let mut gap = jitter_within(logs.cadence.gap(near.then_some(half_max)), 0.1, seed ^ 0x5eed, logs.reads);
         if let Some((from, _)) = self.eta.and_then(|eta| eta.watched(&self.settings))
             && now < from
+            && self.stage == Stage::Unknown
         {
             gap = gap.min(from.saturating_sub(now));
         }

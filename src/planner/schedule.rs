@@ -48,13 +48,18 @@ pub fn base_delays(first: Duration, cap: Duration, n: usize) -> Vec<Duration> {
 
 /// `base` shortened by a fraction in [0, 20%) that depends only on `seed` and `step`.
 pub fn jitter(base: Duration, seed: u64, step: u64) -> Duration {
+    jitter_within(base, 0.2, seed, step)
+}
+
+/// `base` shortened by a fraction in [0, `most`) that depends only on `seed` and `step`.
+pub fn jitter_within(base: Duration, most: f64, seed: u64, step: u64) -> Duration {
     // splitmix64: a well-mixed 64-bit value from (seed, step).
     let mut z = seed.wrapping_add(step.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^= z >> 31;
     let fraction = (z >> 11) as f64 / (1u64 << 53) as f64;
-    base.mul_f64(1.0 - 0.2 * fraction)
+    base.mul_f64(1.0 - most * fraction)
 }
 
 #[cfg(test)]

@@ -278,8 +278,8 @@ fn without_phase_lines_the_status_keeps_the_plain_backoff() {
 }
 
 #[test]
-fn earlier_builds_make_the_log_read_around_the_likely_end() {
-    let mut p = running_with_log(ms(1_000), 50, Stage::Early);
+fn earlier_builds_make_a_log_without_phases_read_around_the_likely_end() {
+    let mut p = running_with_log(ms(1_000), 50, Stage::Unknown);
     p.eta(ms(1_000), Eta { end: ms(300_000), spread: ms(6_000) });
     let mut now = ms(1_000);
     let mut reads_in_window = Vec::new();
@@ -292,7 +292,7 @@ fn earlier_builds_make_the_log_read_around_the_likely_end() {
             if now >= ms(294_000) && now <= ms(306_000) {
                 reads_in_window.push(now);
             }
-            read(&mut p, now, 10, Stage::Early);
+            read(&mut p, now, 10, Stage::Unknown);
         }
         now = p.next(now).wake_at.unwrap();
     }

@@ -68,7 +68,21 @@ pub enum Target {
     ContextHash {
         hash: String,
         region: Option<String>,
+        /// Only builds with this `dockerfilePath`: one context can build several Dockerfiles.
+        dockerfile: Option<String>,
     },
+}
+
+impl Target {
+    /// `context hash H in region R of Dockerfile D`, for a search (else `None`).
+    pub fn search_words(&self) -> Option<String> {
+        let Target::ContextHash { hash, region, dockerfile } = self else { return None };
+        Some(format!(
+            "context hash {hash}{}{}",
+            region.as_ref().map(|r| format!(" in region {r}")).unwrap_or_default(),
+            dockerfile.as_ref().map(|d| format!(" of Dockerfile {d}")).unwrap_or_default()
+        ))
+    }
 }
 
 /// A UUID in its canonical 8-4-4-4-12 hexadecimal form, any case.
@@ -172,11 +186,12 @@ pub trait Provider {
     /// `None` when the API has no logs.
     async fn log_window(&self, id: &str, limit: usize, deadline: Deadline) -> Option<Result<LogWindow, FetchError>>;
 
-    /// The newest build with this context hash, if one exists yet; each page is one request.
+    /// The newest build with this context hash (in `region`, of `dockerfile`), if one exists
+    /// yet; each page is one request.
     async fn find_by_context_hash(
         &self,
         hash: &str,
-        region: Option<&str>,
+        filters: (Option<&str>, Option<&str>),
         deadline: Deadline,
     ) -> Result<Option<Found>, FetchError>;
 

@@ -92,7 +92,7 @@ pub fn planned_urls(base: &Url, target: &Target) -> Vec<String> {
                 .to_string()
                 .replace("%7Bregion%7D", "{region}"),
         ],
-        Target::ContextHash { hash, region } => vec![
+        Target::ContextHash { hash, region, .. } => vec![
             list_url(base, hash, region.as_deref(), 0).to_string(),
             url(base, &["builds", "{id}"], &[]).to_string().replace("%7Bid%7D", "{id}"),
         ],
@@ -217,17 +217,23 @@ impl Provider for Pipecat {
     async fn find_by_context_hash(
         &self,
         hash: &str,
-        region: Option<&str>,
+        filters: (Option<&str>, Option<&str>),
         deadline: Deadline,
     ) -> Result<Option<Found>, FetchError> {
+        let (region, dockerfile) = filters;
+        let mut matched = 0;
         let (mut seen, mut best): (usize, Option<Value>) = (0, None);
         for _ in 0..MAX_PAGES {
             let what = format!("the builds with context hash {hash}");
             let (page, _) = self.get(self.list_url(hash, region, seen), deadline, &what).await?;
             let builds = array(&page, "builds");
             seen += builds.len();
+            // The API filters by hash and region; the Dockerfile is filtered here.
+            let of_dockerfile =
+                |b: &&Value| dockerfile.is_none_or(|d| text(b, &["dockerfilePath"]).as_deref() == Some(d));
             // Only the newest so far is kept, however many pages there are.
-            for build in builds {
+            for build in builds.iter().filter(of_dockerfile) {
+                matched += 1;
                 let newer = best.as_ref().is_none_or(|b| age_key(build) > age_key(b));
                 if text(build, &["id"]).is_some() && newer {
                     best = Some(build.clone());
@@ -247,7 +253,7 @@ impl Provider for Pipecat {
             });
         }
         let created_at = text(&build, &["createdAt"]).unwrap_or_else(|| "unknown".into());
-        Ok(Some(Found { id, created_at, matched: seen }))
+        Ok(Some(Found { id, created_at, matched }))
     }
 }
 

@@ -189,7 +189,12 @@ impl Provider for Prime {
         None
     }
 
-    async fn find_by_context_hash(&self, _: &str, _: Option<&str>, _: Deadline) -> Result<Option<Found>, FetchError> {
+    async fn find_by_context_hash(
+        &self,
+        _: &str,
+        _: (Option<&str>, Option<&str>),
+        _: Deadline,
+    ) -> Result<Option<Found>, FetchError> {
         Err(FetchError::Refused(Refusal::Unsupported("Prime Intellect builds cannot be found by context hash")))
     }
 
