@@ -75,7 +75,13 @@ pub async fn run(env: &Env, args: Vec<OsString>, mut stdout: Box<dyn Write + Sen
     pipe::redact_stderr(redactor.clone());
     let color = config.format != Format::Plain || std::io::stdout().is_terminal();
     let dialect = ci::dialect(config.format, Session::new(color && !config.no_color));
-    let mut console = Console::new(dialect, stdout, redactor.clone());
+    let watched = config.format == Format::Plain && !config.dry_run;
+    let live = (watched && ci::live::wanted(env, std::io::stdout().is_terminal()))
+        .then(|| ci::live::Live::start(!config.no_color));
+    let mut console = match live {
+        Some(live) => Console::new(dialect, live.writer(), redactor.clone()).with_live(live),
+        None => Console::new(dialect, stdout, redactor.clone()),
+    };
     if config.format == Format::Github {
         console.mask(config.api_key.expose());
     }

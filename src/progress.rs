@@ -53,9 +53,17 @@ impl Progress {
 
     /// `status: building · BUILD · about 1m50s left` (what is known of it).
     pub fn status_text(&self, now: Duration, status: &str, phase: Option<&str>) -> String {
-        let mut text = format!("status: {status}");
+        format!("status: {}", self.live_text(now, status, phase, None))
+    }
+
+    /// The live line at a terminal: `building · BUILD · 1200 log lines · about 1m50s left`.
+    pub fn live_text(&self, now: Duration, status: &str, phase: Option<&str>, lines: Option<usize>) -> String {
+        let mut text = status.to_string();
         if let Some(phase) = phase {
             let _ = write!(text, " · {phase}");
+        }
+        if let Some(lines) = lines {
+            let _ = write!(text, " · {lines} log lines");
         }
         if let Some(eta) = self.eta {
             let _ = match eta.end.checked_sub(now) {

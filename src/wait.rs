@@ -93,12 +93,14 @@ impl<'a, P: Provider> Wait<'a, P> {
                 answer = next(&mut status) => {
                     status = None;
                     self.on_status(answer, &mut retry, &mut shown)?;
+                    self.show_live();
                 }
                 answer = next(&mut logs) => {
                     logs = None;
                     if self.on_logs(answer) {
                         logs = self.read_logs(logs_deadline);
                     }
+                    self.show_live();
                 }
                 answer = next(&mut history) => {
                     history = None;
@@ -265,6 +267,18 @@ impl<'a, P: Provider> Wait<'a, P> {
             (Some(last), true) => Ok(last.clone()),
             _ => Err(Failure::Deadline { last_error: retry.last_error }),
         }
+    }
+
+    /// The live line at a terminal (nothing elsewhere): where the build stands now.
+    fn show_live(&mut self) {
+        let Some(last) = self.known.last.as_ref() else {
+            self.console.live("waiting for the build");
+            return;
+        };
+        let phase = last.phase.map(str::to_string).or_else(|| self.log_phase());
+        let lines = self.logs.as_ref().map(LogStream::printed);
+        let text = self.progress.live_text(self.now(), &last.provider_status, phase.as_deref(), lines);
+        self.console.live(&text);
     }
 
     /// The phase the build log is in, when it tells.

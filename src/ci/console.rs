@@ -18,6 +18,7 @@ pub struct Console {
     untrusted: bool,
     groups_opened: usize,
     buf: String,
+    live: Option<super::live::Live>,
 }
 
 impl Console {
@@ -30,6 +31,32 @@ impl Console {
             untrusted: false,
             groups_opened: 0,
             buf: String::new(),
+            live: None,
+        }
+    }
+
+    /// A person is watching at a terminal: `live` redraws a status line under the log (its
+    /// writer must be this console's output).
+    pub fn with_live(mut self, live: super::live::Live) -> Self {
+        self.live = Some(live);
+        self
+    }
+
+    /// The live status line's text, where there is one (redacted and inert like any text).
+    pub fn live(&mut self, text: &str) {
+        if self.live.is_some() {
+            let text = self.clean(text);
+            if let Some(live) = &self.live {
+                live.set(text);
+            }
+        }
+    }
+
+    /// The live line goes, before the result.
+    pub fn finish_live(&mut self) {
+        if let Some(live) = self.live.take() {
+            self.out.drain(Duration::from_millis(200));
+            live.finish();
         }
     }
 
@@ -120,6 +147,7 @@ impl Console {
     /// Waits (at most `within`) until everything printed has been written.
     pub fn drain(&mut self, within: Duration) -> bool {
         self.close_group();
+        self.finish_live();
         self.out.drain(within)
     }
 

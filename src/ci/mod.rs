@@ -5,6 +5,7 @@
 mod console;
 pub mod github;
 pub mod gitlab;
+pub mod live;
 mod outputs;
 pub mod plain;
 

@@ -106,6 +106,11 @@ impl LogStream {
         &self.phases
     }
 
+    /// How many lines were printed.
+    pub fn printed(&self) -> usize {
+        self.printed
+    }
+
     /// The phases, for the report at the end.
     pub fn take_phases(&mut self) -> Phases {
         std::mem::take(&mut self.phases)

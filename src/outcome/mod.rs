@@ -215,6 +215,7 @@ impl Outcome {
     /// Says in the CI log how it ended.
     pub fn report(&self, console: &mut Console, ctx: &Context) {
         console.close_group();
+        console.finish_live();
         if let Some(phases) = self.phases.as_ref().filter(|p| !p.is_empty()) {
             console.phase_table(&phases.table_lines());
         }
