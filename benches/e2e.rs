@@ -5,6 +5,8 @@
 //! cargo bench -j1 --bench e2e                      # one scripted second = 50 ms (1/20), 8 rounds
 //! cargo bench -j1 --bench e2e -- --scale-ms 100    # slower, closer to real time
 //! cargo bench -j1 --bench e2e -- --rounds 16       # more rounds, a steadier mean latency
+//! cargo bench -j1 --bench e2e -- --codebuild       # a CodeBuild-style build, recent builds listed
+//! cargo bench -j1 --bench e2e -- --codebuild --no-signals   # the same without phase lines or history
 //! ```
 //!
 //! The build (`bench_build` in `examples/fake-api-server.rs`, which `--scenario bench` serves
@@ -23,10 +25,31 @@
 //!
 //! Measured per run: requests (the server's record), log lines printed 2+ times and never,
 //! detection latency (exit instant minus the scripted success instant: the build's clock starts
-//! at the first request naming it, so success is at that request's time plus the build's length,
-//! both measured from an instant taken just before the server starts), and CPU and peak RSS from
-//! `/usr/bin/time` (for the loop, summed over bash and every curl and jq it ran; the RSS is the
-//! largest single process's, as getrusage reports it for children).
+//! at the first request naming it, `FakeApi::clock_started`, so success is at that instant plus
+//! the build's length), and CPU and peak RSS from `/usr/bin/time` (for the loop, summed over bash
+//! and every curl and jq it ran; the RSS is the largest single process's, as getrusage reports it
+//! for children). The contender's stdout is read through a pipe on a thread, each line
+//! timestamped as it arrives.
+//!
+//! `--codebuild` (`[--rounds N] [--scale-ms N] [--no-signals] [--skew-s S]`) measures what guided
+//! polling is for. Each round serves a fresh fake API with `codebuild_bench` (in
+//! `examples/fake-api-server.rs`, which `--scenario codebuild` serves too): a CodeBuild-style
+//! build of 600 scripted seconds plus the round's end offset (phase lines `[Container] <stamp>
+//! Entering phase X` / `Phase complete: X State: SUCCEEDED` for INSTALL through FINALIZING,
+//! Docker output in bursts of up to ~550 lines in BUILD, a quiet stretch of 40 to 90 s, trickles
+//! elsewhere, the final phase line 2 to 6 s before `success`; `startedAt`/`completedAt` on the
+//! build's clock, region `us-west`, no faults), plus 20 finished builds of about its length
+//! (± 30 s) for `GET /v1/builds?status=success&region=us-west`. `--no-signals` serves the same
+//! lines without any phase line and no finished builds. `--skew-s S` (whole real seconds, may be
+//! negative; not scaled) sets the server's clock S seconds off the local one, its `Date` header
+//! and every timestamp it writes included. The contenders run as in the default mode (same
+//! scaled settings, same rounds), and per contender, as means over the rounds, it reports:
+//! requests (status + logs + list), mean and worst detection latency, the line lag (for each
+//! scripted line printed, the instant the bench read it from the contender's stdout minus the
+//! instant it became visible, the clock's start plus its scripted time, in scripted seconds: p50,
+//! p95 and max of each run), and lines lost and repeated. Its targets: at most half the loop's
+//! requests; a mean latency at most half the loop's (with `--no-signals`: no worse than the
+//! loop's); a lag p95 of at most 10 scripted s; nothing lost, nothing repeated.
 //!
 //! `cargo bench -j1 --bench e2e -- --volume` instead measures the gate alone, with its default
 //! log interval, on a build that writes 100 000 log lines (bursts of 2 000 every 40 ms): its peak
@@ -36,27 +59,33 @@
 //!
 //! With `E2E_DEBUG=1` each run also prints its last status reads and exit relative to the end.
 //!
-//! Without `--bench` (i.e. under `cargo test --benches`) it only checks that the scenario builds.
+//! Without `--bench` (i.e. under `cargo test --benches`) it only checks that the scenarios build.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use fake_api::codebuild::{LineKind, line_key};
 use fake_api::demo::DEMO_BUILD_ID;
-use fake_api::{DEFAULT_API_KEY, FakeApi, Route};
+use fake_api::{ClockSkew, DEFAULT_API_KEY, FakeApi, Route, Scenario};
 
 #[path = "../examples/fake-api-server.rs"]
 #[allow(dead_code)]
 mod server;
 
-use server::{BENCH_BUILD_SECONDS, BenchBuild, bench_build};
+use server::{BENCH_BUILD_SECONDS, BenchBuild, HISTORY_BUILDS, HISTORY_SPREAD_SECONDS, bench_build, codebuild_bench};
 
 /// How long past the scripted success a contender may run before it is stopped.
 const GRACE: Duration = Duration::from_secs(20);
+
+/// The `--codebuild` targets: the most scripted seconds of lag at the 95th percentile.
+const LAG_P95_TARGET: f64 = 10.0;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Contender {
@@ -87,6 +116,7 @@ struct Measured {
     exit: String,
     status_requests: usize,
     log_requests: usize,
+    list_requests: usize,
     other_requests: usize,
     once: usize,
     repeated: usize,
@@ -94,71 +124,182 @@ struct Measured {
     lost: usize,
     out_of_order: usize,
     latency: Option<Duration>,
+    /// For the lines printed: from visible to read, in scripted seconds.
+    lag: Option<Lag>,
     cpu: Option<f64>,
     rss_kib: Option<u64>,
 }
 
 impl Measured {
     fn requests(&self) -> usize {
-        self.status_requests + self.log_requests + self.other_requests
+        self.status_requests + self.log_requests + self.list_requests + self.other_requests
     }
+}
+
+/// The paths a run needs: the gate, the docs loop.
+struct Tools {
+    buildgate: PathBuf,
+    script: PathBuf,
+}
+
+/// What one run serves, and how its printed lines are matched to the scripted ones.
+struct Case {
+    scenario: Scenario,
+    /// Every scripted log line: its key, and when it becomes visible on the build's clock.
+    lines: Vec<(String, Duration)>,
+    /// When the build turns terminal on its clock.
+    ends_at: Duration,
+    /// The key of a printed line (the dialect's prefix already removed).
+    key: fn(&str) -> Cow<'_, str>,
+}
+
+/// A printed line's key when lines match verbatim.
+fn verbatim(line: &str) -> Cow<'_, str> {
+    Cow::Borrowed(line)
+}
+
+/// The default mode's case: [`bench_build`] ending `extra_ms` past 600 s; lines match verbatim.
+fn bench_case(second: Duration, extra_ms: u32) -> Case {
+    let build = bench_build(second, extra_ms);
+    let at = build.bursts.iter().flat_map(|&(ms, n)| std::iter::repeat_n(second * ms / 1000, n));
+    Case {
+        lines: build.lines.into_iter().zip(at).collect(),
+        ends_at: build.ends_at,
+        scenario: build.scenario,
+        key: verbatim,
+    }
+}
+
+/// The `--codebuild` case: [`codebuild_bench`] ending `extra_ms` past 600 s, the server's
+/// clock off by `skew`; `[Container]` lines match without their stamp ([`line_key`]).
+fn codebuild_case(second: Duration, extra_ms: u32, signals: bool, skew: ClockSkew) -> Case {
+    let bench = codebuild_bench(second, extra_ms, signals);
+    Case {
+        scenario: bench.scenario.clock_skew(skew),
+        lines: bench.script.lines.into_iter().map(|l| (l.key, l.at)).collect(),
+        ends_at: bench.script.ends_at,
+        key: line_key,
+    }
+}
+
+/// The command line.
+struct Options {
+    second: Duration,
+    rounds: u32,
+    skew: ClockSkew,
+    codebuild: bool,
+    signals: bool,
+    volume: Option<Volume>,
+    /// Run by `cargo bench` (else only check that the scenarios build).
+    bench: bool,
+}
+
+fn options(args: &[String]) -> Result<Options, String> {
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let scale_ms = number_flag(args, "--scale-ms", 50, 10..=1000, "a whole number of ms")?;
+    let rounds = number_flag(args, "--rounds", 8, 1..=20, "a whole number")?;
+    let options = Options {
+        second: Duration::from_millis(scale_ms),
+        rounds: u32::try_from(rounds).expect("at most 20 rounds"),
+        skew: skew_flag(args)?,
+        codebuild: flag("--codebuild"),
+        signals: !flag("--no-signals"),
+        volume: flag("--volume").then(|| if flag("--long-lines") { Volume::LONG_LINES } else { Volume::MANY_LINES }),
+        bench: flag("--bench"),
+    };
+    if options.codebuild && options.volume.is_some() {
+        return Err("--codebuild and --volume are separate runs".into());
+    }
+    if !options.codebuild && (!options.signals || options.skew != ClockSkew::NONE) {
+        return Err("--no-signals and --skew-s go with --codebuild".into());
+    }
+    Ok(options)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (scale_ms, rounds) = match (
-        number_flag(&args, "--scale-ms", 50, 10..=1000, "a whole number of ms"),
-        number_flag(&args, "--rounds", 8, 1..=20, "a whole number"),
-    ) {
-        (Ok(scale_ms), Ok(rounds)) => (scale_ms, u32::try_from(rounds).expect("at most 20 rounds")),
-        (Err(e), _) | (_, Err(e)) => return usage(&e),
+    let options = match options(&args) {
+        Ok(options) => options,
+        Err(e) => return usage(&e),
     };
-    let second = Duration::from_millis(scale_ms);
+    let Options { second, rounds, skew, signals, .. } = options;
     let build = bench_build(second, 0);
-    if !args.iter().any(|a| a == "--bench") {
-        println!("e2e: {} log lines scripted; run it with `cargo bench --bench e2e`", build.lines.len());
+    if !options.bench {
+        let with = codebuild_bench(second, 0, true);
+        let without = codebuild_bench(second, 0, false);
+        println!(
+            "e2e: {} log lines scripted; --codebuild: {} ({} without phase lines), {} builds listed; run it with \
+             `cargo bench --bench e2e`",
+            build.lines.len(),
+            with.script.lines.len(),
+            without.script.lines.len(),
+            with.scenario.pipecat_builds.len(),
+        );
         return ExitCode::SUCCESS;
     }
     let buildgate = match buildgate_binary() {
         Ok(path) => path,
         Err(e) => return usage(&e),
     };
-    if args.iter().any(|a| a == "--volume") {
-        let case = if args.iter().any(|a| a == "--long-lines") { Volume::LONG_LINES } else { Volume::MANY_LINES };
+    if let Some(case) = options.volume {
         return match volume(&buildgate, case) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => usage(&e),
         };
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/docs-loop.sh");
+    if let Err(e) = check_tools() {
+        return usage(&e);
+    }
+    let tools = Tools { buildgate, script: Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/docs-loop.sh") };
+    if options.codebuild {
+        describe_codebuild(second, rounds, signals, skew);
+        let case = |extra_ms| codebuild_case(second, extra_ms, signals, skew);
+        let Some(results) = all_rounds(&tools, second, rounds, case) else { return ExitCode::FAILURE };
+        codebuild_table(&results, second);
+        codebuild_targets(&results, signals);
+    } else {
+        describe(&build, second, rounds);
+        let case = |extra_ms| bench_case(second, extra_ms);
+        let Some(results) = all_rounds(&tools, second, rounds, case) else { return ExitCode::FAILURE };
+        table(&results, second);
+        targets(&results);
+    }
+    ExitCode::SUCCESS
+}
+
+/// What the contenders' runs need besides the gate: `/usr/bin/time`, `/usr/bin/env`, curl, jq.
+fn check_tools() -> Result<(), String> {
     for tool in ["/usr/bin/time", "/usr/bin/env"] {
         if !Path::new(tool).exists() {
-            return usage(&format!("{tool} is needed (Debian: apt-get install time)"));
+            return Err(format!("{tool} is needed (Debian: apt-get install time)"));
         }
     }
     for tool in ["curl", "jq"] {
         if !Command::new(tool).arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success()) {
-            return usage(&format!("the docs loop needs {tool} (Debian: apt-get install {tool})"));
+            return Err(format!("the docs loop needs {tool} (Debian: apt-get install {tool})"));
         }
     }
-    describe(&build, second, rounds);
+    Ok(())
+}
+
+/// Every round, both contenders in turn, each on a fresh server with `case(end offset)`; `None`
+/// (after saying why) if a run could not be made.
+fn all_rounds(tools: &Tools, second: Duration, rounds: u32, case: impl Fn(u32) -> Case) -> Option<Vec<Measured>> {
     let mut results = Vec::new();
     for round in 0..rounds {
         let extra_ms = end_offset_ms(round, rounds);
         for contender in [Contender::Buildgate, Contender::DocsLoop] {
             eprintln!("e2e: round {}/{rounds} (end +{extra_ms} ms): {} ...", round + 1, contender.name());
-            match run(contender, &buildgate, &script, second, extra_ms) {
+            match run(contender, tools, second, extra_ms, &case(extra_ms)) {
                 Ok(m) => results.push(m),
                 Err(e) => {
                     eprintln!("e2e: {}: {e}", contender.name());
-                    return ExitCode::FAILURE;
+                    return None;
                 }
             }
         }
     }
-    table(&results, second);
-    targets(&results);
-    ExitCode::SUCCESS
+    Some(results)
 }
 
 /// Where round `round` of `rounds` moves the build's end, in scripted ms past 600 s: evenly over
@@ -186,9 +327,27 @@ fn number_flag(
     }
 }
 
+/// `--skew-s S`: the server's clock S whole seconds ahead (S > 0) or behind (S < 0).
+fn skew_flag(args: &[String]) -> Result<ClockSkew, String> {
+    match args.iter().position(|a| a == "--skew-s").map(|i| args.get(i + 1)) {
+        None => Ok(ClockSkew::NONE),
+        Some(Some(v)) => match v.parse::<i64>() {
+            Ok(s) if s.unsigned_abs() <= 86_400 => {
+                let by = Duration::from_secs(s.unsigned_abs());
+                Ok(if s < 0 { ClockSkew::Behind(by) } else { ClockSkew::Ahead(by) })
+            }
+            _ => Err(format!("--skew-s: whole seconds from -86400 to 86400, not {v:?}")),
+        },
+        Some(None) => Err("--skew-s needs a value".into()),
+    }
+}
+
 fn usage(message: &str) -> ExitCode {
     eprintln!("e2e: {message}");
-    eprintln!("usage: cargo bench --bench e2e [-- --scale-ms N] [--rounds N] | [-- --volume]");
+    eprintln!(
+        "usage: cargo bench --bench e2e [-- --scale-ms N] [--rounds N] | [-- --codebuild [--no-signals] [--skew-s S] \
+         [--scale-ms N] [--rounds N]] | [-- --volume [--long-lines]]"
+    );
     ExitCode::from(2)
 }
 
@@ -235,6 +394,11 @@ fn describe(build: &BenchBuild, second: Duration, rounds: u32) {
         build.lines.len(),
         build.bursts.len(),
     );
+    print_settings(second);
+}
+
+/// The contenders' settings, scaled.
+fn print_settings(second: Duration) {
     println!(
         "buildgate: BUILDGATE_POLL_INTERVAL={} BUILDGATE_POLL_MAX_INTERVAL={} BUILDGATE_LOG_INTERVAL={} (its \
          defaults, scaled); docs loop: SLEEP={} (logs every iteration, status every 2nd), PACE=1.\n",
@@ -245,6 +409,56 @@ fn describe(build: &BenchBuild, second: Duration, rounds: u32) {
     );
 }
 
+/// What the `--codebuild` build is (its round-0 form: the rounds only move its end).
+fn describe_codebuild(second: Duration, rounds: u32, signals: bool, skew: ClockSkew) {
+    let bench = codebuild_bench(second, 0, signals);
+    let script = &bench.script;
+    let scripted = |d: Duration| d.as_secs_f64() / second.as_secs_f64();
+    let mut per_instant: HashMap<Duration, usize> = HashMap::new();
+    for line in &script.lines {
+        *per_instant.entry(line.at).or_default() += 1;
+    }
+    let over_100: Vec<usize> = {
+        let mut sizes: Vec<usize> = per_instant.values().copied().filter(|n| *n > 100).collect();
+        sizes.sort_unstable();
+        sizes
+    };
+    let phase_lines = script.lines.iter().filter(|l| l.kind.is_phase_line()).count();
+    let agent = script.lines.iter().filter(|l| l.kind == LineKind::Agent).count();
+    let ends: Vec<String> =
+        (0..rounds).map(|r| format!("{:.2}", f64::from(end_offset_ms(r, rounds)) / 1000.0)).collect();
+    println!(
+        "CodeBuild-style build: {BENCH_BUILD_SECONDS} s scripted plus, in each of {rounds} rounds, {} s (1 s = {} ms), \
+         pending for {:.0} s, {} unique log lines ({phase_lines} phase lines, {agent} other agent lines), bursts over \
+         100 lines: {over_100:?}, a quiet stretch of {:.0} s in BUILD, {}; timestamps on the build's clock{}.",
+        ends.join(" / "),
+        second.as_millis(),
+        scripted(script.building_at),
+        script.lines.len(),
+        scripted(script.quiet.1.saturating_sub(script.quiet.0)),
+        script.final_phase_at.map_or_else(
+            || "no phase lines (--no-signals)".to_string(),
+            |at| format!("the final phase line {:.1} s before success", scripted(script.ends_at.saturating_sub(at))),
+        ),
+        match skew {
+            ClockSkew::Ahead(by) if !by.is_zero() => format!(", the server's clock {} s ahead", by.as_secs()),
+            ClockSkew::Behind(by) if !by.is_zero() => format!(", the server's clock {} s behind", by.as_secs()),
+            _ => String::new(),
+        },
+    );
+    if signals {
+        println!(
+            "Listed: {HISTORY_BUILDS} finished builds (status success, region us-west), durations {:.0} s ± \
+             {HISTORY_SPREAD_SECONDS} s scripted (whole wall seconds in buildDurationSeconds; startedAt and \
+             completedAt in ms).",
+            scripted((second * (BENCH_BUILD_SECONDS * 1000 + 5_000) / 1000).saturating_sub(script.building_at)),
+        );
+    } else {
+        println!("Listed: no finished builds (--no-signals).");
+    }
+    print_settings(second);
+}
+
 fn ms(d: Duration) -> String {
     format!("{}ms", d.as_millis())
 }
@@ -253,19 +467,12 @@ fn secs(d: Duration) -> String {
     format!("{}", d.as_secs_f64())
 }
 
-fn run(
-    contender: Contender,
-    buildgate: &Path,
-    script: &Path,
-    second: Duration,
-    extra_ms: u32,
-) -> Result<Measured, String> {
-    let build = bench_build(second, extra_ms);
+fn run(contender: Contender, tools: &Tools, second: Duration, extra_ms: u32, case: &Case) -> Result<Measured, String> {
     let dir = std::env::temp_dir().join(format!("buildgate-e2e-{}-{}", std::process::id(), contender.slug()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let (stdout_path, stderr_path, time_path) = (dir.join("stdout"), dir.join("stderr"), dir.join("time"));
+    let (stderr_path, time_path) = (dir.join("stderr"), dir.join("time"));
     let file = |p: &Path| File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()));
-    let limit = build.ends_at + GRACE;
+    let limit = case.ends_at + GRACE;
 
     let mut command = Command::new("/usr/bin/time");
     command.args(["-f", "%U %S %M", "-o"]).arg(&time_path);
@@ -273,35 +480,36 @@ fn run(
     command.env("NO_COLOR", "1").env("LC_ALL", "C");
 
     let origin = Instant::now();
-    let api = FakeApi::start(build.scenario.lifetime(limit + Duration::from_secs(10)));
-    add_contender(&mut command, contender, buildgate, script, second, &api);
-    command.stdin(Stdio::null()).stdout(file(&stdout_path)?).stderr(file(&stderr_path)?);
-    let (status, exit_at) = run_until(&mut command, origin, limit)?;
+    let api = FakeApi::start(case.scenario.clone().lifetime(limit + Duration::from_secs(10)));
+    add_contender(&mut command, contender, &tools.buildgate, &tools.script, second, &api);
+    command.stdin(Stdio::null()).stderr(file(&stderr_path)?);
+    let finished = run_until(&mut command, origin, limit)?;
     let requests = api.requests();
+    let clock_started = api.clock_started(DEMO_BUILD_ID);
     api.stop();
-    let wall = exit_at.duration_since(origin);
-    let exit = match status {
-        Ok(s) if wall >= limit => format!("stopped after {limit:.0?} ({s})"),
-        Ok(s) => s.code().map_or_else(|| s.to_string(), |c| c.to_string()),
-        Err(e) => format!("wait failed: {e}"),
-    };
+    let wall = finished.exit_at.duration_since(origin);
+    let exit = exit_text(&finished.status, wall, limit);
 
     let count = |route: Route| requests.iter().filter(|r| r.route() == Some(route)).count();
-    let (status_requests, log_requests) = (count(Route::GetBuild), count(Route::Logs));
-    let other_requests = requests.len() - status_requests - log_requests;
+    let (status_requests, log_requests, list_requests) =
+        (count(Route::GetBuild), count(Route::Logs), count(Route::ListBuilds));
+    let other_requests = requests.len() - status_requests - log_requests - list_requests;
+    // The scripted end, as an instant: the clock's start plus the build's length.
+    let end = clock_started.map(|started| started + case.ends_at);
+    let latency = end.and_then(|end| finished.exit_at.checked_duration_since(end));
     let first = requests.iter().find(|r| r.path.contains(DEMO_BUILD_ID)).map(|r| r.at);
-    let latency = first.map(|first| first + build.ends_at).and_then(|success| wall.checked_sub(success));
     let status_times: Vec<Duration> =
         requests.iter().filter(|r| r.route() == Some(Route::GetBuild)).map(|r| r.at).collect();
     let expected_latency = first.and_then(|first| expected_latency(&status_times, first + second * 150, wall));
     if std::env::var_os("E2E_DEBUG").is_some()
         && let Some(first) = first
     {
-        debug_the_end(contender, &status_times, first + build.ends_at, wall);
+        debug_the_end(contender, &status_times, first + case.ends_at, wall);
     }
 
-    let stdout = std::fs::read(&stdout_path).map_err(|e| format!("cannot read {}: {e}", stdout_path.display()))?;
-    let (prints, out_of_order) = prints_per_line(&build.lines, &String::from_utf8_lossy(&stdout));
+    let tally = tally(case, &finished.printed);
+    let lag = clock_started.and_then(|started| Lag::of(&case.lines, &tally.first_seen, started, second));
+    let prints = &tally.prints;
     let (cpu, rss_kib) = parse_time(&std::fs::read_to_string(&time_path).unwrap_or_default());
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Measured {
@@ -311,16 +519,27 @@ fn run(
         exit,
         status_requests,
         log_requests,
+        list_requests,
         other_requests,
         once: prints.iter().filter(|&&n| n == 1).count(),
         repeated: prints.iter().filter(|&&n| n > 1).count(),
         extra_prints: prints.iter().map(|&n| n.saturating_sub(1)).sum(),
         lost: prints.iter().filter(|&&n| n == 0).count(),
-        out_of_order,
+        out_of_order: tally.out_of_order,
         latency,
+        lag,
         cpu,
         rss_kib,
     })
+}
+
+/// How a run ended, for the table: its exit code, or that it was stopped at `limit`.
+fn exit_text(status: &std::io::Result<ExitStatus>, wall: Duration, limit: Duration) -> String {
+    match status {
+        Ok(s) if wall >= limit => format!("stopped after {limit:.0?} ({s})"),
+        Ok(s) => s.code().map_or_else(|| s.to_string(), |c| c.to_string()),
+        Err(e) => format!("wait failed: {e}"),
+    }
 }
 
 /// The contender's program and settings, every interval scaled by `second`, against `api`.
@@ -359,28 +578,58 @@ fn add_contender(
     }
 }
 
+/// How a contender's run ended, and every line it printed with the instant it was read.
+struct Finished {
+    status: std::io::Result<ExitStatus>,
+    exit_at: Instant,
+    printed: Vec<(Instant, String)>,
+}
+
 /// Runs `command` until it exits, or stops it with all its children once `limit` after
-/// `origin` has passed: how it exited, and when.
-fn run_until(
-    command: &mut Command,
-    origin: Instant,
-    limit: Duration,
-) -> Result<(std::io::Result<ExitStatus>, Instant), String> {
+/// `origin` has passed: how it exited, and when; its stdout is read through a pipe on a thread,
+/// each line timestamped as it arrives.
+fn run_until(command: &mut Command, origin: Instant, limit: Duration) -> Result<Finished, String> {
     // Its own process group, so that a contender that overruns is stopped with all its children.
-    command.process_group(0);
+    command.process_group(0).stdout(Stdio::piped());
     let mut child = command.spawn().map_err(|e| format!("cannot start /usr/bin/time: {e}"))?;
     let pid = child.id();
+    let stdout = child.stdout.take().ok_or("no stdout pipe")?;
+    let (lines_done, lines) = mpsc::channel::<Vec<(Instant, String)>>();
+    let reader = std::thread::spawn(move || {
+        let _ = lines_done.send(read_lines(stdout));
+    });
     let (done, exited) = mpsc::channel::<(std::io::Result<ExitStatus>, Instant)>();
     let waiter = std::thread::spawn(move || {
         let status = child.wait();
         let _ = done.send((status, Instant::now()));
     });
-    let exited_at = exited.recv_timeout(limit.saturating_sub(origin.elapsed())).or_else(|_| {
+    let (status, exit_at) = exited.recv_timeout(limit.saturating_sub(origin.elapsed())).or_else(|_| {
         let _ = Command::new("kill").args(["-TERM", "--", &format!("-{pid}")]).status();
         exited.recv_timeout(Duration::from_secs(10)).map_err(|_| "the contender did not stop".to_string())
     })?;
     let _ = waiter.join();
-    Ok(exited_at)
+    // Every writer has exited with the process group; the pipe ends soon after.
+    let printed = lines.recv_timeout(Duration::from_secs(10)).map_err(|_| "its stdout stayed open".to_string())?;
+    let _ = reader.join();
+    Ok(Finished { status, exit_at, printed })
+}
+
+/// Every line read from `stdout` until it ends (without its line end), with the instant it
+/// was read.
+fn read_lines(stdout: impl Read) -> Vec<(Instant, String)> {
+    let mut reader = BufReader::with_capacity(1 << 16, stdout);
+    let (mut lines, mut buf) = (Vec::new(), Vec::new());
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return lines,
+            Ok(_) => {
+                let at = Instant::now();
+                let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+                lines.push((at, String::from_utf8_lossy(text).into_owned()));
+            }
+        }
+    }
 }
 
 /// With `E2E_DEBUG`: the last status reads and the exit, relative to the build's `end`.
@@ -395,26 +644,77 @@ fn debug_the_end(contender: Contender, status_times: &[Duration], end: Duration,
     );
 }
 
-/// How often each of the build's `lines` was printed in `stdout`, and how many were first
-/// printed after a later one.
-fn prints_per_line(lines: &[String], stdout: &str) -> (Vec<usize>, usize) {
-    let index: HashMap<&str, usize> = lines.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
-    let mut prints = vec![0usize; lines.len()];
-    let (mut out_of_order, mut furthest) = (0, None::<usize>);
-    for line in stdout.lines() {
+/// How the printed lines map to the scripted ones.
+struct Tally {
+    /// How often each scripted line was printed.
+    prints: Vec<usize>,
+    /// How many were first printed after a later one.
+    out_of_order: usize,
+    /// When each was first read from the contender's stdout.
+    first_seen: Vec<Option<Instant>>,
+}
+
+/// Matches every `printed` line (read at its instant) to `case`'s scripted lines by key.
+fn tally(case: &Case, printed: &[(Instant, String)]) -> Tally {
+    let index: HashMap<&str, usize> = case.lines.iter().enumerate().map(|(i, (key, _))| (key.as_str(), i)).collect();
+    let mut tally =
+        Tally { prints: vec![0; case.lines.len()], out_of_order: 0, first_seen: vec![None; case.lines.len()] };
+    let mut furthest = None::<usize>;
+    for (at, line) in printed {
         let text = line.strip_prefix("  | ").unwrap_or(line);
-        if let Some(&i) = index.get(text) {
-            if prints[i] == 0 {
+        if let Some(&i) = index.get((case.key)(text).as_ref()) {
+            if tally.prints[i] == 0 {
                 // A first print of a line earlier than one already shown.
                 if furthest.is_some_and(|f| i < f) {
-                    out_of_order += 1;
+                    tally.out_of_order += 1;
                 }
                 furthest = furthest.max(Some(i));
+                tally.first_seen[i] = Some(*at);
             }
-            prints[i] += 1;
+            tally.prints[i] += 1;
         }
     }
-    (prints, out_of_order)
+    tally
+}
+
+/// Line lag over one run's printed lines, in scripted seconds: from the instant a line became
+/// visible (the clock's start plus its scripted time) to the instant it was read from stdout.
+#[derive(Clone, Copy)]
+struct Lag {
+    p50: f64,
+    p95: f64,
+    max: f64,
+}
+
+impl Lag {
+    /// Over the lines first read at `first_seen` (`None`: never printed), nearest-rank percentiles.
+    fn of(
+        lines: &[(String, Duration)],
+        first_seen: &[Option<Instant>],
+        started: Instant,
+        second: Duration,
+    ) -> Option<Lag> {
+        let mut lags: Vec<f64> = lines
+            .iter()
+            .zip(first_seen)
+            .filter_map(|((_, at), seen)| {
+                let (seen, visible) = ((*seen)?, started + *at);
+                let lag = match seen.checked_duration_since(visible) {
+                    Some(late) => late.as_secs_f64(),
+                    None => -visible.duration_since(seen).as_secs_f64(),
+                };
+                Some(lag / second.as_secs_f64())
+            })
+            .collect();
+        lags.sort_by(f64::total_cmp);
+        let rank = |percent: usize| lags[(lags.len() * percent).div_ceil(100).max(1) - 1];
+        let max = *lags.last()?;
+        Some(Lag { p50: rank(50), p95: rank(95), max })
+    }
+
+    fn show(lag: Option<Lag>) -> String {
+        lag.map_or("n/a".into(), |l| format!("{:.1} / {:.1} / {:.1}", l.p50, l.p95, l.max))
+    }
 }
 
 /// The detection latency to expect of a contender for a build ending at a random instant: the
@@ -565,7 +865,7 @@ fn table(results: &[Measured], second: Duration) {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for m in results {
-        let other = if m.other_requests > 0 { format!(" + {} other", m.other_requests) } else { String::new() };
+        let other = others_text(m.other_requests + m.list_requests);
         println!(
             "| +{:.2} s | {} | {} | {} ({} + {}{other}) | {} | {} ({}) | {} | {} | {} | {} | {} | {} |",
             f64::from(m.extra_ms) / 1000.0,
@@ -623,12 +923,17 @@ struct Mean {
     requests: f64,
     status_requests: f64,
     log_requests: f64,
+    list_requests: f64,
     repeated: f64,
     lost: f64,
     latency: Option<Duration>,
     /// The standard error of that mean: where the end falls between two polls varies a lot.
     latency_error: Duration,
+    /// The longest latency of any round (over the rounds that saw the end).
+    worst_latency: Option<Duration>,
     expected_latency: Option<Duration>,
+    /// The mean of each run's p50, p95 and max (over the runs that printed a line).
+    lag: Option<Lag>,
     cpu: f64,
     rss_kib: f64,
 }
@@ -644,20 +949,29 @@ impl Mean {
         let n = latencies.len() as f64;
         let latency_mean = latencies.iter().sum::<f64>() / n;
         let variance = latencies.iter().map(|l| (l - latency_mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        let lags: Vec<Lag> = runs.iter().filter_map(|m| m.lag).collect();
+        let lag_mean = |f: fn(&Lag) -> f64| lags.iter().map(f).sum::<f64>() / lags.len() as f64;
         Some(Mean {
             rounds: runs.len(),
             requests: mean(&|m| m.requests() as f64),
             status_requests: mean(&|m| m.status_requests as f64),
             log_requests: mean(&|m| m.log_requests as f64),
+            list_requests: mean(&|m| m.list_requests as f64),
             repeated: mean(&|m| m.repeated as f64),
             lost: mean(&|m| m.lost as f64),
             latency: (latencies.len() == runs.len()).then(|| Duration::from_secs_f64(latency_mean)),
             latency_error: if n > 0.0 { Duration::from_secs_f64((variance / n).sqrt()) } else { Duration::ZERO },
+            worst_latency: runs.iter().filter_map(|m| m.latency).max(),
             expected_latency: runs
                 .iter()
                 .map(|m| m.expected_latency)
                 .sum::<Option<Duration>>()
                 .map(|total| total / u32::try_from(runs.len()).unwrap_or(u32::MAX)),
+            lag: (!lags.is_empty()).then(|| Lag {
+                p50: lag_mean(|l| l.p50),
+                p95: lag_mean(|l| l.p95),
+                max: lag_mean(|l| l.max),
+            }),
             cpu: mean(&|m| m.cpu.unwrap_or(0.0)),
             rss_kib: mean(&|m| m.rss_kib.unwrap_or(0) as f64),
         })
@@ -702,4 +1016,130 @@ fn targets(results: &[Measured]) {
             s.as_millis()
         );
     }
+}
+
+/// ` + N other` requests, if any.
+fn others_text(n: usize) -> String {
+    if n > 0 { format!(" + {n} other") } else { String::new() }
+}
+
+/// Milliseconds and, in brackets, scripted seconds.
+fn latency_text(l: Option<Duration>, second: Duration) -> String {
+    l.map_or("n/a".into(), |l| format!("{} ms (≈ {:.1} s)", l.as_millis(), l.as_secs_f64() / second.as_secs_f64()))
+}
+
+fn codebuild_table(results: &[Measured], second: Duration) {
+    let latency = |l: Option<Duration>| latency_text(l, second);
+    println!(
+        "| round: end | contender | exit | requests (status + logs + list) | lines shown 2+ times (extra prints) | \
+         lines never shown | shown out of order | line lag p50 / p95 / max (scripted s) | detection latency \
+         (unscaled) | CPU user+sys | peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for m in results {
+        let other = others_text(m.other_requests);
+        println!(
+            "| +{:.2} s | {} | {} | {} ({} + {} + {}{other}) | {} ({}) | {} | {} | {} | {} | {} | {} |",
+            f64::from(m.extra_ms) / 1000.0,
+            m.contender.name(),
+            m.exit,
+            m.requests(),
+            m.status_requests,
+            m.log_requests,
+            m.list_requests,
+            m.repeated,
+            m.extra_prints,
+            m.lost,
+            m.out_of_order,
+            Lag::show(m.lag),
+            latency(m.latency),
+            m.cpu.map_or("n/a".into(), |c| format!("{c:.2} s")),
+            m.rss_kib.map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+        );
+    }
+    println!("\nMean per round:\n");
+    println!(
+        "| contender | requests (status + logs + list) | lines shown 2+ times | lines never shown | line lag p50 / \
+         p95 / max (scripted s) | detection latency (unscaled) ± standard error | worst latency | CPU user+sys | peak \
+         RSS |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for contender in [Contender::Buildgate, Contender::DocsLoop] {
+        let Some(m) = Mean::of(results, contender) else { continue };
+        println!(
+            "| {} | {:.1} ({:.1} + {:.1} + {:.1}) | {:.1} | {:.1} | {} | {} ± {} ms | {} | {:.2} s | {:.1} MiB |",
+            contender.name(),
+            m.requests,
+            m.status_requests,
+            m.log_requests,
+            m.list_requests,
+            m.repeated,
+            m.lost,
+            Lag::show(m.lag),
+            latency(m.latency),
+            m.latency_error.as_millis(),
+            latency(m.worst_latency),
+            m.cpu,
+            m.rss_kib / 1024.0,
+        );
+    }
+    println!(
+        "\nLine lag: for each scripted line printed, the instant the bench read it from the contender's stdout minus \
+         the instant it became visible (the build's clock start plus the line's scripted time), in scripted seconds; \
+         p50, p95 and max of each run, then their means over the rounds. Latency: exit minus the scripted success \
+         instant; worst: the longest of any round."
+    );
+}
+
+fn codebuild_targets(results: &[Measured], signals: bool) {
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    let (Some(gate), Some(shell)) = (Mean::of(results, Contender::Buildgate), Mean::of(results, Contender::DocsLoop))
+    else {
+        println!("\nTargets: MISSED (a contender has no runs)");
+        return;
+    };
+    let gate_runs = || results.iter().filter(|m| m.contender == Contender::Buildgate);
+    let repeated: usize = gate_runs().map(|m| m.repeated).sum();
+    let lost: usize = gate_runs().map(|m| m.lost).sum();
+    println!("\nTargets (buildgate, over {} rounds{}):", gate.rounds, if signals { "" } else { ", --no-signals" });
+    println!(
+        "- at most half the loop's requests: {} ({:.1} vs at most {:.1} a round, {:.1} of them list requests; {:.0}% \
+         of the loop's)",
+        verdict(gate.requests <= shell.requests / 2.0),
+        gate.requests,
+        shell.requests / 2.0,
+        gate.list_requests,
+        100.0 * gate.requests / shell.requests.max(1.0),
+    );
+    let (factor, what) = if signals { (0.5, "at most half the loop's") } else { (1.0, "no worse than the loop's") };
+    match (gate.latency, shell.latency) {
+        (Some(g), Some(s)) => println!(
+            "- mean detection latency {what}: {} ({} ± {} ms vs at most {} ms; the loop's {} ± {} ms; worst {} ms)",
+            verdict(g.as_secs_f64() <= s.as_secs_f64() * factor),
+            g.as_millis(),
+            gate.latency_error.as_millis(),
+            s.mul_f64(factor).as_millis(),
+            s.as_millis(),
+            shell.latency_error.as_millis(),
+            gate.worst_latency.map_or(0, |w| w.as_millis()),
+        ),
+        _ => println!(
+            "- mean detection latency {what}: MISSED (not measured: a contender did not see the build finish in some \
+             round)"
+        ),
+    }
+    match gate.lag {
+        Some(lag) => println!(
+            "- line lag p95 at most {LAG_P95_TARGET} scripted s: {} ({:.1} s, mean over the rounds; p50 {:.1} s, max \
+             {:.1} s; the loop's p95 {})",
+            verdict(lag.p95 <= LAG_P95_TARGET),
+            lag.p95,
+            lag.p50,
+            lag.max,
+            shell.lag.map_or("n/a".into(), |l| format!("{:.1} s", l.p95)),
+        ),
+        None => println!("- line lag p95 at most {LAG_P95_TARGET} scripted s: MISSED (not measured: no line printed)"),
+    }
+    println!("- 0 lost: {} ({lost} lines never shown in all rounds)", verdict(lost == 0));
+    println!("- 0 repeated: {} ({repeated} lines shown more than once in all rounds)", verdict(repeated == 0));
 }

@@ -2,7 +2,7 @@
 //! it by hand (buildgate itself, the docs' curl loop, a debugger).
 //!
 //! ```sh
-//! cargo run --example fake-api-server -- --port 8080 [--scenario demo|bench] [--scale-ms N] [--lifetime SECONDS]
+//! cargo run --example fake-api-server -- --port 8080 [--scenario demo|bench|codebuild] [--scale-ms N] [--lifetime SECONDS]
 //! ```
 //!
 //! It prints one line, `listening on http://127.0.0.1:PORT`, to stderr and serves until killed or
@@ -16,10 +16,15 @@
 //!   that one scripted second lasts `--scale-ms` (default 50), ~2000 unique log lines in bursts
 //!   (some far over 100 lines), a 503 and a 429 (`Retry-After: 1`) on the status route and a 502
 //!   on the logs route, then success.
+//! - `codebuild`: the build of the bench's `--codebuild` mode ([`codebuild_bench`]): a 600 s
+//!   CodeBuild-style build (phase lines, bursts, a quiet stretch; timestamps on its clock) and
+//!   20 finished builds of about its length for `GET /v1/builds?status=success`, one scripted
+//!   second lasting `--scale-ms` (default 50).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use fake_api::codebuild::{CodebuildOutcome, CodebuildPlan, CodebuildScript};
 use fake_api::demo::{DEMO_BUILD_ID, demo_scenario};
 use fake_api::{FakeApi, Fault, FaultKind, PipecatBuild, Route, Scenario};
 
@@ -151,7 +156,45 @@ fn with_bench_faults(build: PipecatBuild) -> Scenario {
         .fault(Fault::new(Route::Logs, FaultKind::status(502)))
 }
 
-const USAGE: &str = "usage: fake-api-server [--port PORT] [--scenario demo|bench] [--scale-ms N] [--lifetime SECONDS]";
+/// How many finished builds the `--codebuild` bench lists, and how far their durations spread
+/// around the median (scripted seconds).
+pub const HISTORY_BUILDS: usize = 20;
+pub const HISTORY_SPREAD_SECONDS: u32 = 30;
+
+/// The seed of the `--codebuild` bench's build and history.
+const CODEBUILD_SEED: u64 = 2026;
+
+/// The build of the bench's `--codebuild` mode and the scenario that serves it.
+pub struct CodebuildBench {
+    pub scenario: Scenario,
+    pub script: CodebuildScript,
+}
+
+/// The `--codebuild` bench's build, one scripted second lasting `second`: a CodeBuild-style
+/// build ([`CodebuildPlan`]) turning `success` at [`BENCH_BUILD_SECONDS`] plus `extra_ms`
+/// scripted ms, its timestamps on its clock, in `us-west`; with `signals`, its phase lines and
+/// [`HISTORY_BUILDS`] finished builds whose durations (`startedAt` to `completedAt`) spread
+/// ± [`HISTORY_SPREAD_SECONDS`] around this one's at the middle of the rounds' ends (+5 s).
+/// Without `signals`: the same lines without any phase line, and no finished builds.
+pub fn codebuild_bench(second: Duration, extra_ms: u32, signals: bool) -> CodebuildBench {
+    let plan = CodebuildPlan {
+        second,
+        length: Duration::from_millis(u64::from(BENCH_BUILD_SECONDS * 1000 + extra_ms)),
+        seed: CODEBUILD_SEED,
+        outcome: CodebuildOutcome::Succeeded,
+        phase_lines: signals,
+    };
+    let script = plan.script(DEMO_BUILD_ID);
+    let mut scenario = Scenario::new().pipecat(script.build.clone().timestamps_on_clock().region("us-west"));
+    if signals {
+        let median = (second * (BENCH_BUILD_SECONDS * 1000 + 5_000) / 1000).saturating_sub(script.building_at);
+        scenario = scenario.history(HISTORY_BUILDS, median, second * HISTORY_SPREAD_SECONDS, CODEBUILD_SEED);
+    }
+    CodebuildBench { scenario, script }
+}
+
+const USAGE: &str =
+    "usage: fake-api-server [--port PORT] [--scenario demo|bench|codebuild] [--scale-ms N] [--lifetime SECONDS]";
 
 struct Options {
     port: u16,
@@ -173,8 +216,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.port = v.parse().map_err(|_| format!("--port: not a port number (0-65535): {v:?}"))?;
             }
             "--scenario" => match value()?.as_str() {
-                s @ ("demo" | "bench") => options.scenario = s.into(),
-                other => return Err(format!("--scenario: unknown scenario {other:?} (demo or bench)")),
+                s @ ("demo" | "bench" | "codebuild") => options.scenario = s.into(),
+                other => return Err(format!("--scenario: unknown scenario {other:?} (demo, bench or codebuild)")),
             },
             "--scale-ms" => options.scale_ms = Some(number(value()?)?.max(1)),
             "--lifetime" => options.lifetime = Duration::from_secs(number(value()?)?),
@@ -199,6 +242,7 @@ fn main() -> ExitCode {
     };
     let scenario = match options.scenario.as_str() {
         "bench" => bench_build(Duration::from_millis(options.scale_ms.unwrap_or(50)), 0).scenario,
+        "codebuild" => codebuild_bench(Duration::from_millis(options.scale_ms.unwrap_or(50)), 0, true).scenario,
         _ => demo_scenario(Duration::from_millis(options.scale_ms.unwrap_or(1000))),
     };
     let api = match FakeApi::start_on(options.port, scenario.lifetime(options.lifetime)) {

@@ -164,6 +164,19 @@ fn entry_text(entry: &Value) -> String {
     }
 }
 
+/// A listed build's duration: from its timestamps, to the millisecond, when both are there and
+/// in order (a plausible length); else its whole `buildDurationSeconds`.
+fn listed_duration(build: &Value) -> Option<std::time::Duration> {
+    let at = |name| text(build, &[name]).as_deref().and_then(super::parse_rfc3339);
+    let from_stamps = at("startedAt")
+        .zip(at("completedAt"))
+        .and_then(|(start, end)| u64::try_from(end.checked_sub(start)?).ok())
+        .filter(|ms| plausible_duration(i64::try_from(ms / 1000).unwrap_or(i64::MAX)).is_some());
+    from_stamps.map(std::time::Duration::from_millis).or_else(|| {
+        integer(build, &["buildDurationSeconds"]).and_then(plausible_duration).map(std::time::Duration::from_secs)
+    })
+}
+
 /// `(createdAt, updatedAt)` in ms for picking the newest build; unreadable counts as oldest.
 fn age_key(build: &Value) -> (i64, i64) {
     let at = |name| text(build, &[name]).as_deref().and_then(super::parse_rfc3339).unwrap_or(i64::MIN);
@@ -189,12 +202,7 @@ impl Provider for Pipecat {
             let listed: Vec<(std::time::Duration, Option<String>)> = array(&page, "builds")
                 .iter()
                 .filter(|b| text(b, &["status"]).is_none_or(|s| s == "success"))
-                .filter_map(|b| {
-                    let secs = integer(b, &["buildDurationSeconds"]).and_then(plausible_duration).or_else(|| {
-                        seconds_between(text(b, &["startedAt"]).as_deref(), text(b, &["completedAt"]).as_deref())
-                    })?;
-                    Some((std::time::Duration::from_secs(secs), text(b, &["dockerfilePath"])))
-                })
+                .filter_map(|b| Some((listed_duration(b)?, text(b, &["dockerfilePath"]))))
                 .collect();
             Ok(History::pick(&listed, like.dockerfile_path.as_deref()))
         };
@@ -306,6 +314,19 @@ mod tests {
         assert_eq!(entry_text(&json!({"message": "b", "timestamp": "t"})), "b");
         assert_eq!(entry_text(&json!({"message": 5})), "5");
         assert_eq!(entry_text(&json!([1])), "[1]");
+    }
+
+    #[test]
+    fn listed_durations_come_from_timestamps_to_the_millisecond() {
+        let ms = std::time::Duration::from_millis;
+        let both = json!({"startedAt": "2026-02-20T12:00:00.250Z", "completedAt": "2026-02-20T12:03:05.750Z",
+                          "buildDurationSeconds": 185});
+        assert_eq!(listed_duration(&both), Some(ms(185_500)));
+        assert_eq!(listed_duration(&json!({"buildDurationSeconds": 90})), Some(ms(90_000)));
+        let backwards = json!({"startedAt": "2026-02-20T12:00:00Z", "completedAt": "2026-02-20T11:00:00Z",
+                               "buildDurationSeconds": 30});
+        assert_eq!(listed_duration(&backwards), Some(ms(30_000)), "timestamps out of order: the seconds");
+        assert_eq!(listed_duration(&json!({"buildDurationSeconds": -1})), None);
     }
 
     #[test]
