@@ -25,7 +25,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use fake_api::codebuild::{CodebuildOutcome, CodebuildPlan, CodebuildScript};
-use fake_api::demo::{DEMO_BUILD_ID, demo_scenario};
+use fake_api::demo::{
+    DEMO_BUILD_ID, DEMO_CONTEXT_HASH, PRIME_DEMO_BUILD_ID, context_hash_scenario, demo_scenario, failed_demo_scenario,
+    prime_demo_scenario,
+};
 use fake_api::{FakeApi, Fault, FaultKind, PipecatBuild, Route, Scenario};
 
 /// The bench build's length in scripted seconds: it turns `success` at this point of its clock,
@@ -193,8 +196,8 @@ pub fn codebuild_bench(second: Duration, extra_ms: u32, signals: bool) -> Codebu
     CodebuildBench { scenario, script }
 }
 
-const USAGE: &str =
-    "usage: fake-api-server [--port PORT] [--scenario demo|bench|codebuild] [--scale-ms N] [--lifetime SECONDS]";
+const USAGE: &str = "usage: fake-api-server [--port PORT] [--scenario success|failed|prime|context-hash|bench|codebuild] \
+                     [--scale-ms N] [--lifetime SECONDS]";
 
 struct Options {
     port: u16,
@@ -216,8 +219,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.port = v.parse().map_err(|_| format!("--port: not a port number (0-65535): {v:?}"))?;
             }
             "--scenario" => match value()?.as_str() {
-                s @ ("demo" | "bench" | "codebuild") => options.scenario = s.into(),
-                other => return Err(format!("--scenario: unknown scenario {other:?} (demo, bench or codebuild)")),
+                s @ ("demo" | "success" | "failed" | "prime" | "context-hash" | "bench" | "codebuild") => {
+                    options.scenario = s.into();
+                }
+                other => {
+                    return Err(format!(
+                        "--scenario: unknown scenario {other:?} (success, failed, prime, context-hash, bench or codebuild)"
+                    ));
+                }
             },
             "--scale-ms" => options.scale_ms = Some(number(value()?)?.max(1)),
             "--lifetime" => options.lifetime = Duration::from_secs(number(value()?)?),
@@ -226,6 +235,27 @@ fn parse(args: &[String]) -> Result<Options, String> {
         }
     }
     Ok(options)
+}
+
+/// A build named again after this long without a request, once played out, starts over.
+const IDLE: Duration = Duration::from_secs(2);
+
+/// The gate's command for this scenario, printed at the start.
+fn what_to_run(scenario: &str, port: u16) -> String {
+    let (provider, target) = match scenario {
+        "prime" => ("prime", format!("BUILDGATE_BUILD_ID={PRIME_DEMO_BUILD_ID}")),
+        "context-hash" => {
+            ("pipecat", format!("BUILDGATE_CONTEXT_HASH={DEMO_CONTEXT_HASH} BUILDGATE_DOCKERFILE=Dockerfile"))
+        }
+        _ => ("pipecat", format!("BUILDGATE_BUILD_ID={DEMO_BUILD_ID}")),
+    };
+    let url =
+        if provider == "prime" { format!("http://127.0.0.1:{port}") } else { format!("http://127.0.0.1:{port}/v1") };
+    format!(
+        "run the gate against it:\n  BUILDGATE_PROVIDER={provider} {target} BUILDGATE_API_URL={url} \
+         BUILDGATE_API_KEY={} buildgate",
+        fake_api::DEFAULT_API_KEY
+    )
 }
 
 fn main() -> ExitCode {
@@ -240,10 +270,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let scale = Duration::from_millis(options.scale_ms.unwrap_or(1000));
+    let bench_second = Duration::from_millis(options.scale_ms.unwrap_or(50));
     let scenario = match options.scenario.as_str() {
-        "bench" => bench_build(Duration::from_millis(options.scale_ms.unwrap_or(50)), 0).scenario,
-        "codebuild" => codebuild_bench(Duration::from_millis(options.scale_ms.unwrap_or(50)), 0, true).scenario,
-        _ => demo_scenario(Duration::from_millis(options.scale_ms.unwrap_or(1000))),
+        "bench" => bench_build(bench_second, 0).scenario,
+        "codebuild" => codebuild_bench(bench_second, 0, true).scenario,
+        // Run by hand: each run of the gate, a few seconds after the last, sees a whole build.
+        "failed" => failed_demo_scenario(scale).restart_when_idle(IDLE),
+        "prime" => prime_demo_scenario(scale).restart_when_idle(IDLE),
+        "context-hash" => context_hash_scenario(scale).restart_when_idle(IDLE),
+        _ => demo_scenario(scale).restart_when_idle(IDLE),
     };
     let api = match FakeApi::start_on(options.port, scenario.lifetime(options.lifetime)) {
         Ok(api) => api,
@@ -253,6 +289,7 @@ fn main() -> ExitCode {
         }
     };
     eprintln!("listening on {}", api.base_url());
+    eprintln!("{}", what_to_run(&options.scenario, api.port()));
     // The server stops by itself when its lifetime ends; this only outlives it by a moment.
     std::thread::sleep(options.lifetime);
     api.stop();

@@ -52,6 +52,20 @@ impl Env {
         self.vars.iter().map(|(k, v)| (k.clone(), v.clone()))
     }
 
+    /// This environment with each of `set` replacing (or adding) a variable; an empty value unsets it.
+    pub fn with(&self, set: &[(&str, &str)]) -> Env {
+        let mut env = self.clone();
+        for (name, value) in set {
+            env.not_utf8.retain(|n| n != name);
+            if value.trim().is_empty() {
+                env.vars.remove(*name);
+            } else {
+                env.vars.insert((*name).to_string(), (*value).to_string());
+            }
+        }
+        env
+    }
+
     /// Names whose value is not valid UTF-8.
     pub fn not_utf8(&self) -> impl Iterator<Item = &str> {
         self.not_utf8.iter().map(String::as_str)

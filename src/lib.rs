@@ -6,6 +6,7 @@
 mod ci;
 mod clock;
 mod config;
+mod demo;
 mod dry_run;
 mod duration;
 pub mod env;
@@ -62,6 +63,10 @@ pub async fn run(env: &Env, args: Vec<OsString>, mut stdout: Box<dyn Write + Sen
         return exit;
     }
     let mut signals = signals::Signals::install();
+    // The demo serves its build before the configuration is read: the gate then reads its own.
+    let demo = demo::parse(env.get("BUILDGATE_DEMO")).ok().flatten().map(|d| (d, demo::DemoServer::start(d)));
+    let demo_env = demo.as_ref().map(|(_, server)| server.environment(env));
+    let env = demo_env.as_ref().unwrap_or(env);
     let config = match config::load(env) {
         Ok(config) => config,
         Err(errors) => {
@@ -87,6 +92,14 @@ pub async fn run(env: &Env, args: Vec<OsString>, mut stdout: Box<dyn Write + Sen
     }
     for warning in &config.warnings {
         console.warning(warning);
+    }
+    if let Some((demo, server)) = &demo {
+        console.line(&format!(
+            "buildgate demo: a scripted build that ends {}, served by this process on {} (no account, no \
+             network); what follows is what a real job's log shows",
+            if *demo == demo::Demo::Success { "in success" } else { "failed" },
+            server.url()
+        ));
     }
     let exit = if config.dry_run {
         dry_run::print_plan(&config, &config.provider.planned_urls(&config.api_url, &config.target), &mut console);

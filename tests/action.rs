@@ -3,26 +3,23 @@
 //! configuration reads has an input, no input carries a default of its own (the binary's defaults,
 //! which each description states, are the only ones), and every output the gate writes is declared.
 //!
-//! The facts about the gate are read from the source text (`src/config/`, `src/**/*.rs`), so a
-//! variable or output added there without touching `action.yml` fails here. The checks are pure
+//! The facts about the gate are read from the source text (`src/config/`, `src/**/*.rs`, see
+//! `gate_facts`, which the GitLab component's checks share), so a variable or output added there
+//! without touching `action.yml` fails here. The checks are pure
 //! functions of the parsed YAML; the tests at the bottom break a copy of `action.yml` in the ways
 //! that matter and assert each break is reported, so the checks cannot silently pass everything.
 
+mod gate_facts;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+use gate_facts::{Gate, ROOT, config_sources, gate, key, mapping, read, read_gate, rust_sources};
 
 /// Config fields that deliberately have no input, with the reason.
 const NO_INPUT: &[(&str, &str)] = &[("output_file", "GitHub sets GITHUB_OUTPUT for the container")];
-
-fn read(relative: &str) -> String {
-    let path = Path::new(ROOT).join(relative);
-    fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
 
 fn load_action() -> Yaml {
     parse_action(&read("action.yml"))
@@ -32,163 +29,6 @@ fn parse_action(text: &str) -> Yaml {
     let mut docs = YamlLoader::load_from_str(text).unwrap_or_else(|e| panic!("action.yml is not YAML: {e}"));
     assert_eq!(docs.len(), 1, "action.yml must hold exactly one YAML document");
     docs.remove(0)
-}
-
-/// Every `.rs` file under `dir`, as (path relative to the crate root, text).
-fn rust_sources(dir: &Path) -> Vec<(String, String)> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
-        for entry in entries {
-            let path: PathBuf = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let name = path.strip_prefix(ROOT).unwrap_or(&path).display().to_string();
-                files.push((name, fs::read_to_string(&path).unwrap()));
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
-/// What the gate's sources say, as far as the action metadata is concerned.
-#[derive(Debug)]
-struct Gate {
-    /// Field names of `RawConfig`: envy reads each from `BUILDGATE_<NAME>`.
-    fields: Vec<String>,
-    /// Output names the gate writes (`values.push(("name"` / `outputs.set("name"`).
-    outputs: BTreeSet<String>,
-    /// `BUILDGATE_TIMEOUT` → `30m`, from the `duration_var(..)` calls.
-    duration_defaults: BTreeMap<String, String>,
-    max_log_lines_default: String,
-    log_level_default: String,
-    default_urls: Vec<String>,
-}
-
-/// String literals in `text`, in order (no escapes needed for what is read here).
-fn literals(text: &str) -> Vec<&str> {
-    text.split('"').skip(1).step_by(2).collect()
-}
-
-/// The text between the first `start` and the next line that is exactly `end` (after trimming).
-fn block<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = text.find(start)? + start.len();
-    let rest = &text[from..];
-    let mut offset = 0;
-    for line in rest.split_inclusive('\n') {
-        if line.trim() == end {
-            return Some(&rest[..offset]);
-        }
-        offset += line.len();
-    }
-    None
-}
-
-/// Only the non-test part of a source file: the `#[cfg(test)]` module comes last by convention.
-fn without_tests(text: &str) -> &str {
-    text.find("#[cfg(test)]").map_or(text, |i| &text[..i])
-}
-
-fn read_gate(config_rs: &str, sources: &[(String, String)]) -> Result<Gate, String> {
-    let config_rs = without_tests(config_rs);
-    let fields = raw_config_fields(config_rs)?;
-    let outputs = written_outputs(sources);
-    let duration_defaults = duration_defaults(config_rs, sources)?;
-    let max_log_lines_default = config_rs
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("pub const DEFAULT_MAX_LOG_LINES: usize = "))
-        .map(|v| v.trim_end_matches(';').replace('_', ""))
-        .ok_or("src/config/mod.rs: no `pub const DEFAULT_MAX_LOG_LINES: usize = ..;`")?;
-    let log_level_default = block(config_rs, "fn log_level(", "}")
-        .and_then(|b| b.split("unwrap_or(\"").nth(1))
-        .and_then(|rest| rest.split('"').next())
-        .ok_or("src/config/values.rs: fn log_level has no `unwrap_or(\"..\")` default")?
-        .to_string();
-    let provider_rs =
-        sources.iter().find(|(name, _)| name.ends_with("provider/mod.rs")).map_or("", |(_, t)| without_tests(t));
-    let default_urls = block(provider_rs, "fn default_url(", "}")
-        .map(|b| literals(b).into_iter().map(String::from).collect::<Vec<_>>())
-        .filter(|urls| !urls.is_empty())
-        .ok_or("src/provider/mod.rs: fn default_url has no URLs")?;
-
-    Ok(Gate { fields, outputs, duration_defaults, max_log_lines_default, log_level_default, default_urls })
-}
-
-/// The field names of `RawConfig` in `config_rs` (its non-test part).
-fn raw_config_fields(config_rs: &str) -> Result<Vec<String>, String> {
-    if !config_rs.contains("envy::prefixed(\"BUILDGATE_\")") {
-        return Err("src/config/mod.rs no longer reads RawConfig with envy::prefixed(\"BUILDGATE_\")".into());
-    }
-    let body =
-        block(config_rs, "struct RawConfig {", "}").ok_or("src/config/mod.rs: no `struct RawConfig { .. }` found")?;
-    let mut fields = Vec::new();
-    for line in body.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with("//") {
-            continue;
-        }
-        if line.starts_with("#[") {
-            return Err(format!(
-                "RawConfig has an attribute on a field ({line}); the env-name mapping here assumes none"
-            ));
-        }
-        match line.strip_suffix(',').and_then(|l| l.split_once(':')) {
-            Some((name, ty)) if ty.trim() == "Option<String>" => {
-                fields.push(name.trim().trim_start_matches("pub ").trim().to_string());
-            }
-            _ => return Err(format!("RawConfig: cannot read the field line {line:?}")),
-        }
-    }
-    if fields.is_empty() {
-        return Err("RawConfig has no fields".into());
-    }
-    Ok(fields)
-}
-
-/// The output names the non-test sources write.
-fn written_outputs(sources: &[(String, String)]) -> BTreeSet<String> {
-    let mut outputs = BTreeSet::new();
-    for (_, text) in sources {
-        let text = without_tests(text);
-        for marker in ["values.push((\"", "outputs.set(\""] {
-            for (i, _) in text.match_indices(marker) {
-                let rest = &text[i + marker.len()..];
-                if let Some(end) = rest.find('"') {
-                    outputs.insert(rest[..end].to_string());
-                }
-            }
-        }
-    }
-    outputs
-}
-
-/// The durations `check_durations` names, each with its default from the variables' table.
-fn duration_defaults(config_rs: &str, sources: &[(String, String)]) -> Result<BTreeMap<String, String>, String> {
-    let vars_rs = sources.iter().find(|(name, _)| name.ends_with("config/vars.rs")).map_or("", |(_, t)| t.as_str());
-    let mut duration_defaults = BTreeMap::new();
-    if let Some(list) = block(config_rs, "fn check_durations(", "];") {
-        for (i, _) in list.match_indices("(\"BUILDGATE_") {
-            let variable = literals(&list[i..]).first().copied().unwrap_or_default();
-            let row = format!("name: \"{variable}\"");
-            let default = vars_rs.split(&row).nth(1).and_then(|rest| rest.split("default: \"").nth(1));
-            let default = default.and_then(|rest| rest.split('"').next());
-            let default = default.ok_or(format!("src/config/vars.rs: no default for {variable}"))?;
-            duration_defaults.insert(variable.to_string(), default.to_string());
-        }
-    }
-    Ok(duration_defaults)
-}
-
-/// The configuration's sources: its value parsers and the module (`RawConfig`, `validate`),
-/// whose tests come last.
-fn config_sources() -> String {
-    read("src/config/values.rs") + &read("src/config/mod.rs")
-}
-
-fn gate() -> Gate {
-    read_gate(&config_sources(), &rust_sources(&Path::new(ROOT).join("src"))).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn env_name(input: &str) -> String {
@@ -201,30 +41,6 @@ fn field_name(input: &str) -> String {
 
 fn input_name(field: &str) -> String {
     field.replace('_', "-")
-}
-
-/// `(key, value)` pairs of a mapping, keys as strings; problems for anything else.
-fn mapping<'a>(yaml: &'a Yaml, what: &str, problems: &mut Vec<String>) -> Vec<(String, &'a Yaml)> {
-    match yaml {
-        Yaml::Hash(hash) => hash
-            .iter()
-            .filter_map(|(k, v)| {
-                let Some(key) = k.as_str() else {
-                    problems.push(format!("{what}: a key is not a string: {k:?}"));
-                    return None;
-                };
-                Some((key.to_string(), v))
-            })
-            .collect(),
-        Yaml::BadValue => {
-            problems.push(format!("{what} is missing"));
-            Vec::new()
-        }
-        other => {
-            problems.push(format!("{what} is not a mapping: {other:?}"));
-            Vec::new()
-        }
-    }
 }
 
 /// Everything wrong with `action` for this `gate`; empty when the metadata is right.
@@ -336,22 +152,10 @@ fn check_stated_defaults(
     let description = |name: &str| -> String {
         inputs.iter().find(|(n, _)| n == name).and_then(|(_, i)| i["description"].as_str()).unwrap_or("").to_string()
     };
-    for (variable, default) in &gate.duration_defaults {
-        let name = input_name(&variable.trim_start_matches("BUILDGATE_").to_ascii_lowercase());
+    for (field, default) in gate.stated_defaults() {
+        let name = input_name(&field);
         if input_names.contains(name.as_str()) && !description(&name).contains(&format!("`{default}`")) {
             problems.push(format!("input `{name}`: the description must state the default `{default}`"));
-        }
-    }
-    let stated = [
-        ("max-log-lines", vec![gate.max_log_lines_default.clone()]),
-        ("log-level", vec![gate.log_level_default.clone()]),
-        ("api-url", gate.default_urls.clone()),
-    ];
-    for (name, defaults) in stated {
-        for default in defaults {
-            if input_names.contains(name) && !description(name).contains(&format!("`{default}`")) {
-                problems.push(format!("input `{name}`: the description must state the default `{default}`"));
-            }
         }
     }
 }
@@ -433,10 +237,6 @@ fn section<'a>(top: &'a mut yaml_rust2::yaml::Hash, path: &[&str]) -> &'a mut ya
     node
 }
 
-fn key(s: &str) -> Yaml {
-    Yaml::String(s.to_string())
-}
-
 #[test]
 fn deleting_an_input_fails() {
     let problems = problems_after(|top| {
@@ -509,36 +309,4 @@ fn a_prebuilt_image_or_another_runtime_fails() {
     });
     assert!(problems.iter().any(|p| p.starts_with("runs.image must be `Dockerfile`")), "{problems:?}");
     assert!(problems.iter().any(|p| p.starts_with("runs.using must be `docker`")), "{problems:?}");
-}
-
-/// The GitLab CI template (`templates/buildgate.gitlab-ci.yml`): the hidden `.buildgate` job runs
-/// the gate in the gitlab format and keeps the dotenv file the gate writes by default.
-#[test]
-fn the_gitlab_template_runs_the_gate_and_keeps_its_dotenv_file() {
-    let text = read("templates/buildgate.gitlab-ci.yml");
-    let docs = YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("the GitLab template is not YAML: {e}"));
-    let template = &docs[0];
-    let job = &template[".buildgate"];
-
-    let ci_rs = read("src/ci/mod.rs");
-    let default_file = ci_rs
-        .split("Format::Gitlab => Some((PathBuf::from(\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("src/ci/mod.rs: no default output file for the gitlab format");
-    assert_eq!(job["artifacts"]["reports"]["dotenv"].as_str(), Some(default_file));
-    assert_eq!(job["artifacts"]["when"].as_str(), Some("always"), "outputs must survive a failed build");
-
-    assert_eq!(job["image"]["name"].as_str(), Some("${BUILDGATE_IMAGE}"));
-    assert_eq!(job["image"]["entrypoint"], Yaml::Array(vec![key("")]));
-    assert_eq!(job["script"], Yaml::Array(vec![key("buildgate")]));
-    assert_eq!(job["variables"]["BUILDGATE_FORMAT"].as_str(), Some("gitlab"));
-    let image = template["variables"]["BUILDGATE_IMAGE"].as_str().unwrap_or("");
-    assert!(image.starts_with("ghcr.io/") && image.ends_with(":1"), "BUILDGATE_IMAGE default: {image:?}");
-
-    let gate = gate();
-    for (name, _) in mapping(&job["variables"], ".buildgate.variables", &mut Vec::new()) {
-        let field = name.strip_prefix("BUILDGATE_").map(str::to_ascii_lowercase).unwrap_or_default();
-        assert!(gate.fields.contains(&field), "the template sets {name}, which src/config/mod.rs does not read");
-    }
 }

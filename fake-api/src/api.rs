@@ -63,26 +63,48 @@ pub(crate) struct Started {
 pub(crate) struct Clocks {
     pub pipecat: Vec<Option<Started>>,
     pub prime: Vec<Option<Started>>,
+    /// When each build was last named, for [`Scenario::restart_idle`].
+    last: (Vec<Option<Instant>>, Vec<Option<Instant>>),
 }
 
 impl Clocks {
     pub fn new(scenario: &Scenario) -> Clocks {
-        Clocks { pipecat: vec![None; scenario.pipecat_builds.len()], prime: vec![None; scenario.prime_builds.len()] }
+        let (pipecat, prime) = (scenario.pipecat_builds.len(), scenario.prime_builds.len());
+        Clocks {
+            pipecat: vec![None; pipecat],
+            prime: vec![None; prime],
+            last: (vec![None; pipecat], vec![None; prime]),
+        }
     }
 
     /// Starts the clock of the (already appeared) build `target` names, if not yet started.
     pub fn touch(&mut self, scenario: &Scenario, target: &Target, since_start: Duration, now: Started) {
-        let slot = match target {
-            Target::GetBuild(id) | Target::Logs(id) => {
-                pipecat_index(scenario, id, since_start).map(|i| &mut self.pipecat[i])
-            }
-            Target::Prime(id) => prime_index(scenario, id, since_start).map(|i| &mut self.prime[i]),
-            Target::ListBuilds | Target::Unknown => None,
+        let (slot, last, script_end) = match target {
+            Target::GetBuild(id) | Target::Logs(id) => match pipecat_index(scenario, id, since_start) {
+                Some(i) => (&mut self.pipecat[i], &mut self.last.0[i], script_end(&scenario.pipecat_builds[i].steps)),
+                None => return,
+            },
+            Target::Prime(id) => match prime_index(scenario, id, since_start) {
+                Some(i) => (&mut self.prime[i], &mut self.last.1[i], script_end(&scenario.prime_builds[i].steps)),
+                None => return,
+            },
+            Target::ListBuilds | Target::Unknown => return,
         };
-        if let Some(slot) = slot {
-            slot.get_or_insert(now);
+        let ended = slot.is_some_and(|s| now.at.saturating_duration_since(s.at) > script_end);
+        let idle = scenario
+            .restart_idle
+            .is_some_and(|idle| last.is_some_and(|at| now.at.saturating_duration_since(at) >= idle));
+        if ended && idle {
+            *slot = None;
         }
+        slot.get_or_insert(now);
+        *last = Some(now.at);
     }
+}
+
+/// When a build's script has played out: its last step.
+fn script_end(steps: &[(Duration, String)]) -> Duration {
+    steps.iter().map(|(at, _)| *at).max().unwrap_or_default()
 }
 
 fn pipecat_index(scenario: &Scenario, id: &str, since_start: Duration) -> Option<usize> {

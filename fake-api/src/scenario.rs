@@ -26,6 +26,9 @@ pub struct Scenario {
     /// How far the server's clock is off from the local one (default [`ClockSkew::NONE`]); see
     /// [`Scenario::clock_skew`].
     pub clock_skew: ClockSkew,
+    /// Restart a build's clock when it is named again after its script ended and nobody asked
+    /// for it this long (default: never); see [`Scenario::restart_when_idle`].
+    pub restart_idle: Option<Duration>,
 }
 
 impl Scenario {
@@ -38,7 +41,16 @@ impl Scenario {
             lifetime: DEFAULT_LIFETIME,
             compression: Compression::None,
             clock_skew: ClockSkew::NONE,
+            restart_idle: None,
         }
+    }
+
+    /// Every run of a client gets the build afresh: a build named again after its script has
+    /// ended (its last step) and after `idle` without a request for it starts its clock over.
+    /// For the server run by hand, so that a second run of the gate sees a whole build again.
+    pub fn restart_when_idle(mut self, idle: Duration) -> Self {
+        self.restart_idle = Some(idle);
+        self
     }
 
     pub fn api_key(mut self, key: impl Into<String>) -> Self {

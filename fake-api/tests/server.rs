@@ -129,6 +129,25 @@ fn pipecat_timeline_progresses_on_the_build_clock() {
 }
 
 #[test]
+fn a_played_out_build_starts_over_for_the_next_client_after_a_pause() {
+    let build = PipecatBuild::new(ID1).step(ms(0), "building").step(ms(100), "success");
+    let api = FakeApi::start(Scenario::new().pipecat(build).restart_when_idle(ms(300)));
+    let path = format!("/v1/builds/{ID1}");
+    poll_until(&api, &path, |v| v["build"]["status"] == "success");
+    assert_eq!(get(&api, &path).json()["build"]["status"], "success", "asked again at once: still over");
+    std::thread::sleep(ms(400));
+    assert_eq!(get(&api, &path).json()["build"]["status"], "building", "after the pause: a fresh build");
+    poll_until(&api, &path, |v| v["build"]["status"] == "success");
+    // Without the option, a build stays over.
+    let plain = FakeApi::start(
+        Scenario::new().pipecat(PipecatBuild::new(ID1).step(ms(0), "building").step(ms(100), "success")),
+    );
+    poll_until(&plain, &path, |v| v["build"]["status"] == "success");
+    std::thread::sleep(ms(400));
+    assert_eq!(get(&plain, &path).json()["build"]["status"], "success");
+}
+
+#[test]
 fn logs_are_a_sliding_tail() {
     let api = FakeApi::start(
         Scenario::new()

@@ -48,6 +48,7 @@ struct RawConfig {
     format: Option<String>,
     output_file: Option<String>,
     dry_run: Option<String>,
+    demo: Option<String>,
     log_level: Option<String>,
 }
 
@@ -170,6 +171,7 @@ fn validate(raw: RawConfig, env: &Env, c: &mut Checker) -> Option<Config> {
     let max_log_lines = c.check(max_log_lines(raw.max_log_lines.as_deref()));
     let format = c.check(Format::from_config(raw.format.as_deref(), env).map_err(|m| error("BUILDGATE_FORMAT", m)));
     let dry_run = c.check(optional_boolean("BUILDGATE_DRY_RUN", raw.dry_run.as_deref()));
+    c.check(crate::demo::parse(raw.demo.as_deref()).map_err(|m| error("BUILDGATE_DEMO", m)));
     c.check(log_level(raw.log_level.as_deref()));
     let format = format?;
     let outputs = c.check(outputs(format, raw.output_file, env, dry_run.unwrap_or(false)));

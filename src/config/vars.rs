@@ -76,6 +76,11 @@ pub const VARS: &[Var] = &[
         meaning: "true: validate, print the plan with the key redacted, make no request",
     },
     Var {
+        name: "BUILDGATE_DEMO",
+        default: "",
+        meaning: "success or failed: serve a scripted build on loopback and wait on it, as a real run would (no account, no network)",
+    },
+    Var {
         name: "BUILDGATE_LOG_LEVEL",
         default: "warn",
         meaning: "diagnostics on stderr: error ... trace (RUST_LOG also works)",
