@@ -310,3 +310,60 @@ fn a_prebuilt_image_or_another_runtime_fails() {
     assert!(problems.iter().any(|p| p.starts_with("runs.image must be `Dockerfile`")), "{problems:?}");
     assert!(problems.iter().any(|p| p.starts_with("runs.using must be `docker`")), "{problems:?}");
 }
+
+/// The README's "GitHub Actions" section, up to the next heading of its level.
+fn github_section(readme: &str) -> &str {
+    let start = readme.find("\n### GitHub Actions\n").expect("README: no `### GitHub Actions` section") + 1;
+    let rest = &readme[start..];
+    let end = rest[1..].find("\n### ").map_or(rest.len(), |at| at + 1);
+    &rest[..end]
+}
+
+/// The YAML code blocks of a README section.
+fn yaml_blocks(section: &str) -> Vec<&str> {
+    section.split("```yaml\n").skip(1).filter_map(|block| block.split("```").next()).collect()
+}
+
+#[test]
+fn the_readmes_github_snippets_use_only_what_the_action_declares() {
+    let action = load_action();
+    let mut problems = Vec::new();
+    let mut declared = |part: &str| -> BTreeSet<String> {
+        mapping(&action[part], part, &mut problems).into_iter().map(|(n, _)| n).collect()
+    };
+    let (inputs, outputs) = (declared("inputs"), declared("outputs"));
+    let readme = read("README.md");
+    let blocks = yaml_blocks(github_section(&readme));
+    assert!(blocks.len() >= 2, "the README shows its GitHub snippets: {}", blocks.len());
+    let mut gate_steps = 0;
+    for block in blocks {
+        // Steps as written, indented as inside a job's `steps:`.
+        let steps =
+            YamlLoader::load_from_str(block).unwrap_or_else(|e| panic!("README snippet is not YAML: {e}\n{block}"));
+        for step in steps[0].as_vec().expect("a list of steps") {
+            let ids: Vec<&str> = step["id"].as_str().into_iter().collect();
+            if step["uses"].as_str().is_some_and(|u| u.starts_with("buildgate/buildgate@")) {
+                gate_steps += 1;
+                for (name, _) in mapping(&step["with"], "with", &mut problems) {
+                    assert!(inputs.contains(&name), "README snippet gives `{name}`, which action.yml does not declare");
+                }
+                assert_eq!(ids.len(), 1, "a gate step has an id its outputs are read by");
+            }
+        }
+        for (at, _) in block.match_indices(".outputs.") {
+            let name: String = block[at + ".outputs.".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            let step = block[..at].rsplit("steps.").next().unwrap_or_default();
+            if step == "gate" {
+                assert!(
+                    outputs.contains(&name),
+                    "README snippet reads output `{name}`, which action.yml does not declare"
+                );
+            }
+        }
+    }
+    assert!(gate_steps >= 2, "{gate_steps} gate steps");
+    assert!(problems.is_empty(), "{problems:?}");
+}

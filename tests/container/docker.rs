@@ -150,6 +150,9 @@ pub fn release_binary() -> &'static Path {
             .find_map(|m| m["executable"].as_str().map(PathBuf::from))
             .unwrap_or_else(|| panic!("cargo build named no buildgate executable:\n{}", done.stdout));
         note(&format!("release binary {} ready in {:.1?}", executable.display(), started.elapsed()));
+        // The release binary stays small enough to download in a job's first seconds.
+        let size = std::fs::metadata(&executable).map_or(0, |m| m.len());
+        assert!(size <= 8_000_000, "the release binary is {size} bytes, over 8 MB");
         executable
     })
 }
