@@ -82,7 +82,7 @@ fn guidance(config: &Config) -> String {
              likely end; the status keeps the backoff until the log tells the build's phases, then is read every \
              {} while lines flow, at once when the log goes quiet, and every {} (backing off) once the final \
              phase shows; never more than {} apart otherwise",
-            duration::format(config.log_interval.saturating_mul(2)),
+            duration::format(config.log_interval.saturating_mul(4)),
             duration::format(first / 2),
             duration::format(max.saturating_mul(2)),
         ),

@@ -115,6 +115,8 @@ pub struct Phases {
     /// The phase entered last and not completed, and where it is kept (if it is).
     current: Option<(String, Option<usize>)>,
     end_near: bool,
+    /// The last lines: seconds before the end (see [`Phases::stage`]).
+    last_lines: bool,
 }
 
 impl Phases {
@@ -132,6 +134,7 @@ impl Phases {
         };
         if let Some(ok) = succeeded {
             self.end_near |= name == "POST_BUILD" || !ok;
+            self.last_lines |= !ok || matches!(name.as_str(), "UPLOAD_ARTIFACTS" | "FINALIZING");
             if let Some((_, index)) = self.current.take_if(|(current, _)| *current == name) {
                 if let Some(i) = index {
                     (self.kept[i].end, self.kept[i].succeeded) = (Some(mark), succeeded);
@@ -143,6 +146,7 @@ impl Phases {
             return Some(event);
         }
         self.end_near |= matches!(name.as_str(), "POST_BUILD" | "UPLOAD_ARTIFACTS" | "FINALIZING" | "COMPLETED");
+        self.last_lines |= matches!(name.as_str(), "FINALIZING" | "COMPLETED");
         // The same line again (a window shown twice) enters nothing new.
         let same = |p: &Phase| p.name == name && p.end.is_none() && p.start.is_some_and(|s| s.at == mark.at);
         if mark.at.is_none() || !self.kept.last().is_some_and(same) {
@@ -163,6 +167,7 @@ impl Phases {
         self.current.as_ref().map(|(name, _)| name.as_str())
     }
 
+    #[cfg(test)]
     /// The final stretch: `POST_BUILD` entered or completed, `UPLOAD_ARTIFACTS`, `FINALIZING` or
     /// `COMPLETED` entered, or a phase completed without success.
     pub fn end_near(&self) -> bool {
@@ -249,15 +254,19 @@ fn result(succeeded: Option<bool>) -> &'static str {
 }
 
 impl Phases {
-    /// How far the build has come, for the planner: the last long phase (`POST_BUILD`, the image
-    /// push) is late; past it, or once a phase failed, the end is seconds away.
+    /// How far the build has come, for the planner. Late: `POST_BUILD` (the image push) or
+    /// `UPLOAD_ARTIFACTS` under way. The last lines, seconds before the end: `UPLOAD_ARTIFACTS` or
+    /// `FINALIZING` complete, `FINALIZING` or `COMPLETED` entered, or a phase that failed.
     pub fn stage(&self) -> crate::planner::Stage {
         use crate::planner::Stage;
-        match (self.end_near(), self.current()) {
-            (true, Some("POST_BUILD")) => Stage::Late,
-            (true, _) => Stage::Final,
-            (false, _) if self.is_empty() && self.current().is_none() => Stage::Unknown,
-            (false, _) => Stage::Early,
+        if self.last_lines {
+            Stage::Final
+        } else if self.end_near {
+            Stage::Late
+        } else if self.is_empty() && self.current().is_none() {
+            Stage::Unknown
+        } else {
+            Stage::Early
         }
     }
 }
@@ -408,5 +417,20 @@ gantt
 | `POST_BUILD` | — |  |
 ";
         assert_eq!(phases.markdown(), expected);
+    }
+
+    #[test]
+    fn the_stage_follows_the_phases_to_the_last_lines() {
+        use crate::planner::Stage;
+        let stage = |lines: &[&str]| observed(lines.iter().map(|line| (*line, 0))).stage();
+        assert_eq!(stage(&["Running on CodeBuild On-demand"]), Stage::Unknown);
+        assert_eq!(stage(&["Entering phase BUILD"]), Stage::Early);
+        assert_eq!(stage(&["Entering phase BUILD", "Entering phase POST_BUILD"]), Stage::Late);
+        let push_done = ["Entering phase POST_BUILD", "Phase complete: POST_BUILD State: SUCCEEDED"];
+        assert_eq!(stage(&push_done), Stage::Late, "the artifacts are still to upload");
+        assert_eq!(stage(&["Entering phase: UPLOAD_ARTIFACTS"]), Stage::Late);
+        assert_eq!(stage(&["Phase complete: UPLOAD_ARTIFACTS State: SUCCEEDED"]), Stage::Final);
+        assert_eq!(stage(&["Entering phase FINALIZING"]), Stage::Final);
+        assert_eq!(stage(&["Entering phase BUILD", "Phase complete: BUILD State: FAILED"]), Stage::Final);
     }
 }

@@ -360,7 +360,7 @@ impl Planner {
 
     /// The wait before the next status read of a running build. With its log streamed and
     /// telling the build's phases: half the first interval once the
-    /// log shows the final lines, backing off; twice the log interval while lines flow (a log
+    /// log shows the final lines, backing off; four times the log interval while lines flow (a log
     /// that stops calls for a read at once); else twice the backoff, so that an end the log gives
     /// no sign of is seen within twice the longest interval. Without a log or phase lines: the
     /// backoff (earlier builds then only make the log read more often around the likely end).
@@ -375,7 +375,7 @@ impl Planner {
             return base;
         }
         if logs.cadence.flowing() {
-            self.settings.log_interval.unwrap_or(base).saturating_mul(2).max(base.saturating_mul(2))
+            self.settings.log_interval.unwrap_or(base).saturating_mul(4).max(base.saturating_mul(2))
         } else {
             base.saturating_mul(2)
         }
@@ -431,7 +431,9 @@ impl Planner {
         // Earlier builds guide the log reads only where the log tells no phases: with phase lines
         // the final phase says more, sooner.
         let near = self.stage > Stage::Early || (self.stage == Stage::Unknown && self.around_eta(now));
-        let (seed, half_max) = (self.settings.seed, self.settings.max_interval / 2);
+        // The last long phase: half the longest interval; the last lines: the first interval.
+        let near_gap = if self.stage == Stage::Final { first } else { self.settings.max_interval / 2 };
+        let seed = self.settings.seed;
         let Some(logs) = self.logs.as_mut() else { return };
         if let Some(started) = logs.in_flight.take() {
             logs.latency = now.saturating_sub(started).max(logs.latency / 2);
@@ -448,8 +450,9 @@ impl Planner {
             logs.cadence.read(now, read.new_entries, read.usual_window);
         }
         logs.reads += 1;
-        // Log reads are jittered by up to 10% (status polls: 20%), so a line's wait stays near the bound.
-        let mut gap = jitter_within(logs.cadence.gap(near.then_some(half_max)), 0.1, seed ^ 0x5eed, logs.reads);
+        // Log reads are jittered by up to 5% (status polls: 20%, and the first log read follows a
+        // jittered poll): a line's wait stays near its bound, and each read counts.
+        let mut gap = jitter_within(logs.cadence.gap(near.then_some(near_gap)), 0.05, seed ^ 0x5eed, logs.reads);
         if let Some((from, _)) = self.eta.and_then(|eta| eta.watched(&self.settings))
             && now < from
             && self.stage == Stage::Unknown
