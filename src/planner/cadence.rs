@@ -44,6 +44,12 @@ impl Cadence {
         self.last_read.is_some() && !self.quiet
     }
 
+    /// Until when the last read's lines count as proof that the build runs: `within` after it.
+    /// A read that fails or hangs brings no new proof, so the proof runs out.
+    pub fn proof_until(&self, within: Duration) -> Option<Duration> {
+        self.last_read.filter(|_| !self.quiet).map(|at| at.saturating_add(within))
+    }
+
     /// The wait after a read before the next one (before jitter); `near` caps it when the build's
     /// end is near.
     pub fn gap(&self, near: Option<Duration>) -> Duration {

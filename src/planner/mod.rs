@@ -169,6 +169,8 @@ enum Phase {
     DeadlineOver,
 }
 
+// Independent facts of the wait (a read in flight, the last read made, ...), not one state.
+#[allow(clippy::struct_excessive_bools)]
 pub struct Planner {
     settings: Settings,
     schedule: Schedule,
@@ -182,6 +184,9 @@ pub struct Planner {
     logs: Option<Logs>,
     /// How far the log says the build has come.
     stage: Stage,
+    /// The next status read was put off because lines flow: it comes sooner when they stop
+    /// proving anything (no successful read for twice the longest interval).
+    put_off_by_lines: bool,
     /// The short schedule of status reads once the log shows the final lines.
     final_polls: Option<Schedule>,
     eta: Option<Eta>,
@@ -198,6 +203,7 @@ impl Planner {
             last_read_made: false,
             phase: Phase::Waiting,
             stage: Stage::Unknown,
+            put_off_by_lines: false,
             final_polls: None,
             eta: None,
             logs: settings.log_interval.map(|interval| Logs {
@@ -248,11 +254,12 @@ impl Planner {
         let mut actions = Actions::default();
         let mut wake = self.settings.deadline;
         if !self.status_in_flight {
-            if now >= self.next_status_at {
+            let due = self.status_due();
+            if now >= due {
                 self.status_in_flight = true;
                 actions.read_status = Some(self.until(now));
             } else {
-                wake = wake.min(self.next_status_at);
+                wake = wake.min(due);
             }
         }
         let until = self.until(now);
@@ -345,7 +352,7 @@ impl Planner {
                 if changed {
                     self.schedule.reset();
                 }
-                self.next_status_at = now + self.running_delay();
+                self.next_status_at = now + self.running_delay(now);
                 if let Some(logs) = self.logs.as_mut()
                     && logs.in_flight.is_none()
                     && logs.next_at.is_none()
@@ -361,11 +368,13 @@ impl Planner {
     /// The wait before the next status read of a running build. With its log streamed and
     /// telling the build's phases: half the first interval once the
     /// log shows the final lines, backing off; four times the log interval while lines flow (a log
-    /// that stops calls for a read at once); else twice the backoff, so that an end the log gives
+    /// that stops calls for a read at once, and a read that fails or hangs proves nothing past
+    /// twice the longest interval); else twice the backoff, so that an end the log gives
     /// no sign of is seen within twice the longest interval. Without a log or phase lines: the
     /// backoff (earlier builds then only make the log read more often around the likely end).
-    fn running_delay(&mut self) -> Duration {
+    fn running_delay(&mut self, now: Duration) -> Duration {
         let base = self.schedule.next_delay();
+        self.put_off_by_lines = false;
         let Some(logs) = self.logs.as_ref() else { return base };
         if let Some(near) = self.final_polls.as_mut() {
             return near.next_delay();
@@ -374,10 +383,23 @@ impl Planner {
             // The log tells no phases: never slower than the backoff alone.
             return base;
         }
-        if logs.cadence.flowing() {
+        let proven =
+            logs.cadence.proof_until(self.settings.max_interval.saturating_mul(2)).is_some_and(|until| now < until);
+        if proven {
+            self.put_off_by_lines = true;
             self.settings.log_interval.unwrap_or(base).saturating_mul(4).max(base.saturating_mul(2))
         } else {
             base.saturating_mul(2)
+        }
+    }
+
+    /// When the next status read is due: put off while lines flow, but no longer than their proof.
+    fn status_due(&self) -> Duration {
+        let proof =
+            self.logs.as_ref().and_then(|l| l.cadence.proof_until(self.settings.max_interval.saturating_mul(2)));
+        match proof {
+            Some(until) if self.put_off_by_lines => self.next_status_at.min(until),
+            _ => self.next_status_at,
         }
     }
 

@@ -302,3 +302,30 @@ fn earlier_builds_make_a_log_without_phases_read_around_the_likely_end() {
     );
     assert!(reads_in_window.len() >= 3, "and at half the longest interval in it: {reads_in_window:?}");
 }
+
+#[test]
+fn a_log_read_that_hangs_or_fails_stops_putting_the_status_off() {
+    for fails in [false, true] {
+        let (mut p, read_at) = flowing_then_read(30, Stage::Early);
+        // From here the log endpoint hangs (no answer) or fails: no new proof that lines flow.
+        let mut now = read_at;
+        let status = loop {
+            let a = p.next(now);
+            if a.read_status.is_some() {
+                break now;
+            }
+            if a.read_logs.is_some() && fails {
+                let failed = LogsRead {
+                    new_entries: 0,
+                    failed: true,
+                    retry_after: None,
+                    usual_window: 500,
+                    stage: Stage::Early,
+                };
+                p.logs_read(now, failed);
+            }
+            now = a.wake_at.unwrap();
+        };
+        assert!(status <= read_at + ms(20_000), "fails: {fails}: within twice the longest interval: {status:?}");
+    }
+}
